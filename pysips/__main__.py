@@ -1,0 +1,3 @@
+from pysips.cli import main
+
+raise SystemExit(main())
