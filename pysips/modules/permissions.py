@@ -1,0 +1,118 @@
+"""permissions: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+
+from __future__ import annotations
+
+from pysips.modules import (
+    ANY,
+    BRANCH,
+    EVENT,
+    FAILURE,
+    INT,
+    LOCAL,
+    REQUEST,
+    STARTUP,
+    STR,
+    TIMER,
+    VAR,
+    FunctionSpec,
+    ModParamSpec,
+    ModuleSpec,
+    ParamSpec,
+)
+
+MODULE = ModuleSpec.build(
+    "permissions",
+    doc="declarations only: no function is implemented yet",
+    functions=[
+        FunctionSpec(
+            "check_address",
+            (
+                ParamSpec(INT, name="group_id"),
+                ParamSpec(STR, name="ip"),
+                ParamSpec(INT, name="port"),
+                ParamSpec(STR, name="proto"),
+                ParamSpec(VAR, optional=True, name="context_info"),
+                ParamSpec(STR, optional=True, name="pattern"),
+                ParamSpec(STR, optional=True, name="partition"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
+        ),
+        FunctionSpec(
+            "check_source_address",
+            (
+                ParamSpec(INT, name="group_id"),
+                ParamSpec(VAR, optional=True, name="context_info"),
+                ParamSpec(STR, optional=True, name="pattern"),
+                ParamSpec(STR, optional=True, name="partition"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "get_source_group",
+            (ParamSpec(VAR, optional=True, name="var"), ParamSpec(STR, optional=True, name="partition")),
+            None,
+            frozenset({REQUEST, FAILURE, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "allow_routing",
+            (
+                ParamSpec(STR, optional=True, name="allow_file"),
+                ParamSpec(ANY, optional=True, name="deny_file"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, LOCAL}),
+        ),
+        FunctionSpec(
+            "allow_register",
+            (ParamSpec(STR, name="allow_file"), ParamSpec(ANY, optional=True, name="deny_file")),
+            None,
+            frozenset({REQUEST, FAILURE, LOCAL}),
+        ),
+        FunctionSpec(
+            "allow_uri",
+            (ParamSpec(STR, name="basename"), ParamSpec(STR, name="uri")),
+            None,
+            frozenset({REQUEST, FAILURE, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
+        ),
+        FunctionSpec(
+            "allow_trusted",
+            (ParamSpec(ANY, optional=True), ParamSpec(ANY, optional=True)),
+            None,
+            frozenset({REQUEST, FAILURE}),
+        ),
+        FunctionSpec(
+            "allow_address",
+            (ParamSpec(ANY), ParamSpec(ANY), ParamSpec(ANY)),
+            None,
+            frozenset({REQUEST, FAILURE, LOCAL}),
+        ),
+        FunctionSpec("allow_source_address", (ParamSpec(ANY),), None, frozenset({REQUEST, FAILURE})),
+        FunctionSpec("allow_source_address_group", (), None, frozenset({REQUEST, FAILURE})),
+    ],
+    params=[
+        ModParamSpec("default_allow_file", STR),
+        ModParamSpec("default_deny_file", STR),
+        ModParamSpec("check_all_branches", INT, 1),
+        ModParamSpec("allow_suffix", STR, ".allow"),
+        ModParamSpec("deny_suffix", STR, ".deny"),
+        ModParamSpec("db_url", STR),
+        ModParamSpec("db_mode", INT),
+        ModParamSpec("trusted_table", STR, "trusted"),
+        ModParamSpec("source_col", STR, "src_ip"),
+        ModParamSpec("proto_col", STR, "proto"),
+        ModParamSpec("from_col", STR, "pattern"),
+        ModParamSpec("tag_col", STR, "tag"),
+        ModParamSpec("peer_tag_avp", STR),
+        ModParamSpec("address_table", STR, "address"),
+        ModParamSpec("grp_col", STR, "grp"),
+        ModParamSpec("ip_addr_col", STR, "ip_addr"),
+        ModParamSpec("mask_col", STR, "mask"),
+        ModParamSpec("port_col", STR, "port"),
+        ModParamSpec("ip_col", STR, "ip"),
+        ModParamSpec("info_col", STR, "context_info"),
+        ModParamSpec("pattern_col", STR, "pattern"),
+        ModParamSpec("partition", STR, None, repeatable=True),
+    ],
+)

@@ -1,0 +1,137 @@
+"""registrar: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+
+from __future__ import annotations
+
+from pysips.modules import (
+    ALL_ROUTES,
+    ANY,
+    BRANCH,
+    FAILURE,
+    INT,
+    LOCAL,
+    ONREPLY,
+    REQUEST,
+    STR,
+    VAR,
+    FunctionSpec,
+    ModParamSpec,
+    ModuleSpec,
+    ParamSpec,
+)
+
+MODULE = ModuleSpec.build(
+    "registrar",
+    doc="declarations only: no function is implemented yet",
+    functions=[
+        FunctionSpec(
+            "save",
+            (
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, optional=True, name="flags"),
+                ParamSpec(STR, optional=True, name="aor"),
+                ParamSpec(STR, optional=True, name="ownership_tag"),
+            ),
+            None,
+            frozenset({REQUEST, ONREPLY}),
+        ),
+        FunctionSpec(
+            "remove",
+            (
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, name="AOR"),
+                ParamSpec(STR, optional=True, name="contact"),
+                ParamSpec(STR, optional=True, name="next_hop"),
+                ParamSpec(STR, optional=True, name="sip_instance"),
+            ),
+            None,
+            frozenset({REQUEST, ONREPLY}),
+        ),
+        FunctionSpec(
+            "remove_ip_port",
+            (
+                ParamSpec(STR, name="IP"),
+                ParamSpec(INT, name="Port"),
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, optional=True, name="AOR"),
+            ),
+            None,
+            ALL_ROUTES,
+        ),
+        FunctionSpec(
+            "lookup",
+            (
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, optional=True, name="flags"),
+                ParamSpec(STR, optional=True, name="aor"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY}),
+        ),
+        FunctionSpec(
+            "add_sock_hdr",
+            (ParamSpec(STR, name="hdr_name"),),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "is_registered",
+            (ParamSpec(STR, name="domain"), ParamSpec(STR, optional=True, name="AOR")),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "is_contact_registered",
+            (
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, optional=True, name="AOR"),
+                ParamSpec(STR, optional=True, name="contact"),
+                ParamSpec(STR, optional=True, name="callid"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "is_ip_registered",
+            (
+                ParamSpec(STR, name="domain"),
+                ParamSpec(STR, optional=True, name="AOR"),
+                ParamSpec(VAR, name="IPvar"),
+                ParamSpec(VAR, optional=True, name="PORTvar"),
+            ),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL}),
+        ),
+        FunctionSpec(
+            "registered",
+            (ParamSpec(ANY), ParamSpec(ANY, optional=True), ParamSpec(ANY, optional=True)),
+            None,
+            frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL}),
+        ),
+        FunctionSpec("is_other_contact", (ParamSpec(ANY), ParamSpec(ANY)), None, frozenset({REQUEST})),
+    ],
+    params=[
+        ModParamSpec("default_expires", INT, 3600),
+        ModParamSpec("default_q", INT),
+        ModParamSpec("append_branches", INT, 1),
+        ModParamSpec("case_sensitive", INT, 1),
+        ModParamSpec("tcp_persistent_flag", STR),
+        ModParamSpec("realm_prefix", STR, ""),
+        ModParamSpec("min_expires", INT, 60),
+        ModParamSpec("max_expires", INT, 0),
+        ModParamSpec("received_param", STR),
+        ModParamSpec("received_avp", STR),
+        ModParamSpec("aor_avp", STR),
+        ModParamSpec("max_contacts", INT, 0),
+        ModParamSpec("retry_after", INT, 0),
+        ModParamSpec("sock_flag", INT, -1),
+        ModParamSpec("sock_hdr_name", STR),
+        ModParamSpec("method_filtering", INT, 0),
+        ModParamSpec("use_path", INT, 0),
+        ModParamSpec("path_mode", INT),
+        ModParamSpec("path_use_received", INT, 0),
+        ModParamSpec("mcontact_avp", STR),
+        ModParamSpec("gruu_secret", STR),
+        ModParamSpec("attr_avp", STR),
+        ModParamSpec("disable_gruu", INT, 1),
+    ],
+)

@@ -1,0 +1,58 @@
+"""tls_mgm: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+
+from __future__ import annotations
+
+from pysips.modules import ALL_ROUTES, INT, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec
+
+MODULE = ModuleSpec.build(
+    "tls_mgm",
+    doc="declarations only: no function is implemented yet",
+    functions=[
+        FunctionSpec("is_peer_verified", (), None, frozenset({REQUEST})),
+        FunctionSpec("load_tls_mgm", (), None, ALL_ROUTES),
+    ],
+    params=[
+        ModParamSpec("client_domain_avp", STR),
+        ModParamSpec("server_domain", STR, None, repeatable=True),
+        ModParamSpec("client_domain", STR, None, repeatable=True),
+        ModParamSpec("tls_method", STR, None, repeatable=True),
+        ModParamSpec("verify_cert", STR, None, repeatable=True),
+        ModParamSpec("require_cert", STR, None, repeatable=True),
+        ModParamSpec("certificate", STR, None, repeatable=True),
+        ModParamSpec("private_key", STR, None, repeatable=True),
+        ModParamSpec("crl_check_all", STR, None, repeatable=True),
+        ModParamSpec("crl_dir", STR, None, repeatable=True),
+        ModParamSpec("ca_list", STR, None, repeatable=True),
+        ModParamSpec("ca_dir", STR, None, repeatable=True),
+        ModParamSpec("ciphers_list", STR, None, repeatable=True),
+        ModParamSpec("dh_params", STR, None, repeatable=True),
+        ModParamSpec("ec_curve", STR, None, repeatable=True),
+        ModParamSpec("db_mode", INT, 0),
+        ModParamSpec("db_url", STR),
+        ModParamSpec("db_table", STR, "tls_mgm"),
+        ModParamSpec("id_col", STR, "id"),
+        ModParamSpec("address_col", STR, "address"),
+        ModParamSpec("tls_method_col", STR, "method"),
+        ModParamSpec("verify_cert_col", STR, "verify_cert"),
+        ModParamSpec("require_cert_col", STR, "require_cert"),
+        ModParamSpec("certificate_col", STR, "certificate"),
+        ModParamSpec("private_key_col", STR, "private_key"),
+        ModParamSpec("crl_check_all_col", STR, "crl_check_all"),
+        ModParamSpec("crl_dir_col", STR, "crl_dir"),
+        ModParamSpec("ca_list_col", STR, "ca_list"),
+        ModParamSpec("ca_dir_col", STR, "ca_dir"),
+        ModParamSpec("ciphers_list_col", STR, "cipher_list"),
+        ModParamSpec("dh_params_col", STR, "dh_params"),
+        ModParamSpec("ec_curve_col", STR, "ec_curve"),
+        ModParamSpec("tls_handshake_timeout", INT, 100),
+        ModParamSpec("tls_send_timeout", INT, 100),
+        ModParamSpec("domain_col", STR, "domain"),
+        ModParamSpec("tls_library", STR),
+        ModParamSpec("client_tls_domain_avp", STR),
+        ModParamSpec("client_sip_domain_avp", STR),
+        ModParamSpec("match_ip_address", STR, None, repeatable=True),
+        ModParamSpec("match_sip_domain", STR, None, repeatable=True),
+        ModParamSpec("match_ip_address_col", STR, "match_ip_address"),
+        ModParamSpec("match_sip_domain_col", STR, "match_sip_domain"),
+    ],
+)

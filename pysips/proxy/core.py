@@ -1,0 +1,331 @@
+"""Core dispatch: every datagram / stream message enters here.
+
+A request that matches nothing runs the script's request route; a reply goes to the transaction engine (tm) or,
+when no transaction knows it, is forwarded statelessly along its Via. Malformed messages get a 400 when enough of
+them parsed to build one, else they are dropped and counted; the server keeps serving either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
+from pysips.proxy.log import Logger
+from pysips.proxy.sockets import SocketSpec
+from pysips.sip.headers import Via
+from pysips.sip.message import Request, Response, make_response, parse_message
+from pysips.sip.uri import URI, parse_uri
+
+DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
+
+
+class Core:
+    """Owns the listening transports, the script program and the stateful engine."""
+
+    def __init__(
+        self, program: Any, sockets: list[SocketSpec], logger: Logger, settings: dict | None = None
+    ) -> None:
+        self.program = program
+        self.sockets = sockets
+        self.log = logger
+        self.settings = settings or {}
+        self.transports: list[Any] = []  # bound transports, same order as sockets
+        self.stats: Counter[str] = Counter()
+        self.vars: dict = {}  # $var: per process in OpenSIPS; pysips runs one process
+        self.shv: dict = {}
+        self.started = time.time()
+        self.advertised_address: str | None = self.settings.get("advertised_address")
+        self.advertised_port: int | None = self.settings.get("advertised_port")
+        self.aliases: set[str] = set(self.settings.get("aliases", ()))
+        self._myself: set[tuple[str, int]] = set()
+        self._myhosts: set[str] = set(self.aliases)
+        self._dns: dict[str, str] = {}
+        self.env: Any = None  # ProxyEnv, set by the server
+        self.tm: Any = None  # the stateful engine, set by the server
+        self.on_reply_hook: Callable | None = None
+        self.has_onreply = program is not None and ("onreply", None) in getattr(program, "routes", {})
+        self.to_tag = hashlib.md5(f"pysips-{self.started}".encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------ sockets
+
+    def add_transport(self, spec: SocketSpec, transport: Any) -> None:
+        self.transports.append(transport)
+        host, port = transport.local[0], transport.local[1]
+        self._myself.add((host, port))
+        self._myhosts.add(host)
+        if spec.advertised_host:
+            self._myself.add((spec.advertised_host, spec.advertised_port or port))
+            self._myhosts.add(spec.advertised_host)
+        if self.advertised_address:
+            self._myhosts.add(self.advertised_address)
+            self._myself.add((self.advertised_address, self.advertised_port or port))
+
+    def is_myself(self, host: str, port: int | None = None) -> bool:
+        host = host.strip("[]")
+        if port is None or port == 0:
+            return host in self._myhosts or any(h == host for h, _ in self._myself)
+        return (host, port) in self._myself or (host in self.aliases and port in {p for _, p in self._myself})
+
+    def pick_transport(self, proto: str, ip: str | None = None) -> Any:
+        """The socket requests to `proto` leave from: the first one of that protocol (and address family)."""
+        v6 = ip is not None and ":" in ip
+        for t in self.transports:
+            if t.proto == proto and ((":" in t.local[0]) == v6):
+                return t
+        for t in self.transports:
+            if t.proto == proto:
+                return t
+        return None
+
+    def advertised(self, transport: Any) -> tuple[str, int]:
+        """Address to write in Via / Record-Route for this socket (``as`` / advertised_address)."""
+        for spec, t in zip(self.sockets, self.transports, strict=False):
+            if t is transport:
+                host = spec.advertised_host or self.advertised_address or t.local[0]
+                port = spec.advertised_port or self.advertised_port or t.local[1]
+                return host, port
+        return transport.local[0], transport.local[1]
+
+    # ------------------------------------------------------------ addressing
+
+    def resolve_host(self, host: str) -> str:
+        """Host name -> IP (numeric hosts returned as is). Cached; only loopback names are expected here."""
+        host = host.strip("[]")
+        ip = self._dns.get(host)
+        if ip is None:
+            try:
+                socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+                ip = host
+            except OSError:
+                ip = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0]
+            self._dns[host] = ip
+        return ip
+
+    def uri_destination(self, uri: URI | str) -> tuple[str, str, int]:
+        """(proto, ip, port) a request for `uri` goes to (RFC 3263 without DNS SRV/NAPTR: A records only)."""
+        if isinstance(uri, str):
+            uri = parse_uri(uri)
+        maddr = uri.get_param("maddr")
+        host = maddr or uri.host
+        t = uri.get_param("transport")
+        proto = t.lower() if t else ("tls" if uri.scheme == "sips" else "udp")
+        port = uri.port or DEFAULT_PORTS.get(proto, 5060)
+        return proto, self.resolve_host(host), port
+
+    def dest_destination(self, dest: str) -> tuple[str, str, int]:
+        """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port)."""
+        if dest.startswith(("sip:", "sips:")):
+            return self.uri_destination(dest)
+        proto = None
+        head, sep, rest = dest.partition(":")
+        if sep and head.lower() in ("udp", "tcp", "tls"):
+            proto, dest = head.lower(), rest
+        proto_u, ip, port = self.uri_destination("sip:" + dest)
+        return proto or proto_u, ip, port
+
+    def response_destination(self, via: Via, src: tuple[str, int]) -> tuple[str, int]:
+        """RFC 3261 18.2.2 + RFC 3581: where a response to a request with this top Via goes (unreliable transport)."""
+        rport = via.rport
+        received = via.received
+        if rport:
+            return (received or src[0], int(rport))
+        if received:
+            return (received, via.port or 5060)
+        maddr = via.get_param("maddr")
+        if maddr:
+            return (self.resolve_host(maddr), via.port or 5060)
+        return (self.resolve_host(via.host), via.port or 5060)
+
+    def make_via(self, transport: Any, branch: str) -> str:
+        host, port = self.advertised(transport)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"SIP/2.0/{transport.proto.upper()} {host}:{port};branch={branch}"
+
+    # ------------------------------------------------------------ entry point
+
+    def on_message(self, data: bytes, addr: tuple, transport: Any) -> None:
+        """Transport callback: one complete SIP message. Never raises."""
+        try:
+            msg = parse_message(data)
+        except SIPParseError as e:
+            self._bad_message(data, addr, transport, e)
+            return
+        try:
+            if msg.is_request:
+                self.stats["rcv_requests"] += 1
+                self.on_request(msg, addr, transport)
+            else:
+                self.stats["rcv_replies"] += 1
+                self.on_response(msg, addr, transport)
+        except (PysipsError, ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+            # A bug or an unexpected message shape must never stop the server: log it with the message's identity.
+            self.stats["err_requests" if msg.is_request else "err_replies"] += 1
+            self.log.error(f"failed to process message from {addr[0]}:{addr[1]}: {type(e).__name__}: {e}")
+
+    def _bad_message(self, data: bytes, addr: tuple, transport: Any, err: SIPParseError) -> None:
+        self.stats["bad_msg_hdr"] += 1
+        self.log.warn(f"bad message from {addr[0]}:{addr[1]}: {err}")
+        # answer only requests we can answer: the 400 needs the Via, From, To, Call-ID and CSeq to route back
+        if data[:8].startswith(b"SIP/"):
+            return
+        try:
+            req = parse_message(_salvage(data), max_size=len(data) + 1024)
+        except SIPParseError:
+            return
+        if not isinstance(req, Request) or req.method == "ACK":
+            return
+        try:
+            reason = f"{err.reason} ({str(err)[:80]})" if err.status == 400 else err.reason
+            self.send_stateless_reply(req, addr, transport, err.status, reason)
+        except (PysipsError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+            return
+
+    def on_request(self, req: Request, addr: tuple, transport: Any) -> None:
+        via = req.via
+        # RFC 3261 18.2.1 / RFC 3581: remember where the request really came from
+        if via.host.strip("[]") != addr[0]:
+            via.set_param("received", addr[0])
+            changed = True
+        else:
+            changed = False
+        if via.rport == "":
+            via.set_param("rport", str(addr[1]))
+            if via.received is None:
+                via.set_param("received", addr[0])
+            changed = True
+        if changed:
+            _rewrite_top_via(req, via)
+        tm = self.tm
+        if tm is not None and tm.absorb_request(req, addr, transport):
+            return
+        if self.program is None:
+            self.send_stateless_reply(req, addr, transport, 500, "No Script")
+            return
+        from pysips.script.context import Context
+
+        ctx = Context(
+            req,
+            src=addr,
+            proto=transport.proto,
+            local=transport.local,
+            env=self.env,
+            vars=self.vars,
+            shv=self.shv,
+        )
+        ctx.transport = transport
+        try:
+            self.program.run("request", None, ctx)
+        except ScriptRuntimeError as e:
+            self.log.error(f"script error: {e}")
+        if tm is not None:
+            tm.after_script(ctx)
+
+    def on_response(self, resp: Response, addr: tuple, transport: Any) -> None:
+        tm = self.tm
+        if tm is not None and tm.on_response(resp, addr, transport):
+            return
+        # no transaction: forward along the Via (2xx retransmissions of INVITE, replies to stateless forwards)
+        self.forward_response_stateless(resp, addr, transport)
+
+    # ------------------------------------------------------------ stateless sending
+
+    def send_stateless_reply(
+        self,
+        req: Request,
+        addr: tuple,
+        transport: Any,
+        code: int,
+        reason: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> Response:
+        to_tag = None
+        if code > 100 and req.to.tag is None:
+            to_tag = self.to_tag
+        resp = make_response(req, code, reason, to_tag=to_tag, headers=headers or [], body=body)
+        self.send_response(resp, addr, transport)
+        self.stats["sent_replies"] += 1
+        return resp
+
+    def send_response(self, resp: Response, addr: tuple, transport: Any) -> None:
+        """Send a response to the request that came from `addr` over `transport` (same connection for TCP)."""
+        if transport.proto == "udp":
+            dest = self.response_destination(resp.via, addr)
+        else:
+            dest = addr
+        transport.send(resp.to_bytes(), dest)
+
+    def forward_response_stateless(self, resp: Response, addr: tuple, transport: Any) -> None:
+        vias = resp.vias
+        if len(vias) < 2:
+            self.stats["drop_replies"] += 1
+            return
+        top = vias[0]
+        if not self.is_myself(top.host, top.port or 5060):
+            self.stats["drop_replies"] += 1
+            return
+        resp.pop_via()
+        nxt = resp.via
+        proto = nxt.transport.lower()
+        out = self.pick_transport(proto) or transport
+        if proto == "udp":
+            dest = self.response_destination(nxt, (nxt.host, nxt.port or 5060))
+        else:
+            dest = (
+                nxt.received or self.resolve_host(nxt.host),
+                int(nxt.rport) if nxt.rport else nxt.port or 5060,
+            )
+        out.send(resp.to_bytes(), dest)
+        self.stats["fwd_replies"] += 1
+
+    def stateless_branch(self, req: Request) -> str:
+        """A branch for a stateless forward: the same for retransmissions of the same request (RFC 3261 16.11)."""
+        v = req.via
+        seed = f"{v.branch}|{req.call_id}|{req.cseq.number}|{req.method}|{req.ruri_raw}"
+        return "z9hG4bK" + hashlib.md5(seed.encode()).hexdigest()[:20]
+
+    def forward_stateless(self, ctx: Any, dest: str | None = None) -> int:
+        """core forward(): send the request to dest / $du / $ru with our Via on top, no transaction."""
+        req: Request = ctx.msg
+        try:
+            if dest:
+                proto, ip, port = self.dest_destination(dest)
+            else:
+                proto, ip, port = self.uri_destination(ctx.du or req.ruri)
+        except (OSError, SIPParseError) as e:
+            self.log.error(f"forward: cannot resolve destination: {e}")
+            return -4
+        transport = self.pick_transport(proto, ip)
+        if transport is None:
+            self.log.error(f"forward: no socket for protocol {proto}")
+            return -4
+        out = req.copy()
+        out.push_via(self.make_via(transport, self.stateless_branch(req)))
+        transport.send(out.to_bytes(), (ip, port))
+        self.stats["fwd_requests"] += 1
+        return 1
+
+
+def _rewrite_top_via(req: Request, via: Via) -> None:
+    """Write a modified top Via back into the message (one value, even if the line held several)."""
+    req.pop_via()
+    req.push_via(str(via))
+
+
+def _salvage(data: bytes) -> bytes:
+    """Keep the lines a 400 needs (request line, Via, From, To, Call-ID, CSeq) from a message that failed to parse."""
+    head = data.split(b"\r\n\r\n", 1)[0].replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
+    lines = head.split(b"\r\n")
+    keep = [lines[0]]
+    wanted = (b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq")
+    for line in lines[1:]:
+        name = line.split(b":", 1)[0].strip().lower()
+        if name in wanted:
+            keep.append(line)
+    return b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n"

@@ -1,0 +1,106 @@
+"""ProxyEnv: the services script functions get from a running server (replies, relaying, logging, timers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from pysips.errors import PysipsError, ScriptRuntimeError
+from pysips.script.context import Context, Env
+
+
+class ProxyEnv(Env):
+    """Env of `pysips run`: every call acts on the network through the core and tm instead of recording."""
+
+    def __init__(self, core: Any, script: Any = None) -> None:
+        super().__init__()
+        self.core = core
+        self.tm = core.tm
+        self.log_level = self.default_log_level = core.log.log_level
+        self.xlog_level = self.default_xlog_level = core.log.xlog_level
+        self.script = script
+
+    # ------------------------------------------------------------ generic
+
+    def record(self, kind: str, **details: Any) -> None:
+        # In the server nothing is kept per call (that would grow without bound); show it at debug level.
+        if self.core.log.log_level >= 4:
+            self.core.log.debug(f"{kind} {details}", "script")
+
+    def log(self, ctx: Context | None, level: int, text: str) -> None:
+        self.core.log.xlog(level, text)
+
+    def is_myself(self, host: str, port: int | None = None) -> bool:
+        return self.core.is_myself(host, port)
+
+    # ------------------------------------------------------------ replies and forwarding
+
+    def reply(self, ctx: Context, code: int, reason: str, stateful: bool | None) -> int:
+        msg = ctx.msg
+        if msg is None or not msg.is_request:
+            return -1
+        if msg.method == "ACK":
+            return -1
+        uas = getattr(ctx, "tm_uas", None)
+        if stateful or (stateful is None and uas is not None):
+            return self.tm.t_reply(ctx, code, reason)
+        headers = getattr(ctx, "reply_headers", None)
+        self.core.send_stateless_reply(msg, (ctx.src_ip, ctx.src_port), ctx.transport, code, reason, headers)
+        return 1
+
+    def forward(self, ctx: Context, dest: str | None) -> int:
+        return self.core.forward_stateless(ctx, dest)
+
+    def relay(self, ctx: Context, flags: Any, outbound: str | None) -> int:
+        return self.tm.relay(ctx, flags, outbound)
+
+    def t_newtran(self, ctx: Context) -> int:
+        return self.tm.t_newtran(ctx)
+
+    def t_check_trans(self, ctx: Context) -> int:
+        return self.tm.t_check_trans(ctx)
+
+    def t_reply(self, ctx: Context, code: int, reason: str) -> int:
+        return self.tm.t_reply(ctx, code, reason)
+
+    def t_was_cancelled(self, ctx: Context) -> int:
+        uas = getattr(ctx, "tm_uas", None)
+        return 1 if uas is not None and uas.cancelled else -1
+
+    def t_local_replied(self, ctx: Context, which: str = "all") -> int:
+        uas = getattr(ctx, "tm_uas", None)
+        return 1 if uas is not None and uas.local_replied else -1
+
+    def t_reply_code(self, ctx: Context) -> int | None:
+        best = getattr(ctx, "tm_best", None)
+        if best is not None and best.final is not None:
+            return best.final.status
+        msg = ctx.msg
+        if msg is not None and not msg.is_request:
+            return msg.status
+        return None
+
+    # ------------------------------------------------------------ routes outside SIP traffic
+
+    def run_route(self, kind: str, name: str | None) -> int:
+        program = self.core.program
+        ctx = Context(None, env=self, vars=self.core.vars, shv=self.core.shv, route_type=kind)
+        try:
+            return program.run(kind, name, ctx)
+        except (ScriptRuntimeError, PysipsError) as e:
+            self.core.log.error(f"script error in {kind}_route: {e}")
+            return -1
+
+    def start_timer_routes(self, nursery: Any) -> None:
+        program = self.core.program
+        if program is None:
+            return
+        for route in getattr(program.script, "routes", ()):
+            if route.kind == "timer" and route.interval:
+                nursery.start_soon(self._timer_route, route.name, route.interval)
+
+    async def _timer_route(self, name: str, interval: int) -> None:
+        while True:
+            await trio.sleep(interval)
+            self.run_route("timer", name)

@@ -1,0 +1,160 @@
+"""``pysips run``: load and check the script, open its sockets, serve until SIGTERM."""
+
+from __future__ import annotations
+
+import errno
+import re
+import signal
+import sys
+from typing import Any
+
+import trio
+
+from pysips.errors import ConfigError, ScriptError
+from pysips.proxy.log import Logger
+from pysips.proxy.sockets import SocketSpec, parse_socket
+
+
+def load_program(path: str, out: Any = None) -> tuple[Any, Any] | None:
+    """Parse and compile a script, printing every diagnostic as ``pysips check`` does.
+
+    Returns (script, program), or None when the script has errors.
+    """
+    from pysips.script.compiler import compile_script
+    from pysips.script.parser import parse_file
+
+    out = out or sys.stderr
+    try:
+        script, errors = parse_file(path)
+    except OSError as e:
+        print(f"pysips: cannot read {path}: {e.strerror}", file=out)
+        return None
+    program = None
+    if not any(e.severity == "error" for e in errors):
+        program, cerrors = compile_script(script)
+        errors = list(errors) + list(cerrors)
+    for e in errors:
+        print(e.format(), file=out)
+    nerr = sum(1 for e in errors if e.severity == "error")
+    if nerr:
+        print(f"pysips: {path}: {nerr} error(s); not starting", file=out)
+        return None
+    return script, program
+
+
+def global_params(script: Any) -> dict[str, list]:
+    """name -> every value given (socket/listen repeat)."""
+    out: dict[str, list] = {}
+    for g in script.globals:
+        out.setdefault(g.name, []).append(g.value)
+    return out
+
+
+def modparam(script: Any, module: str, name: str, default: Any = None) -> Any:
+    """The last value of a modparam for `module` (OpenSIPS matches the module name as a regex)."""
+    value = default
+    for mp in script.modparams:
+        if mp.param != name:
+            continue
+        try:
+            if re.fullmatch(mp.module, module):
+                value = mp.value
+        except re.error:
+            if mp.module == module:
+                value = mp.value
+    return value
+
+
+def sockets_from(script: Any, listen_args: list[str]) -> list[SocketSpec]:
+    g = global_params(script)
+    default_port = int((g.get("port") or [5060])[-1])
+    texts = listen_args or [str(v) for v in g.get("socket", []) + g.get("listen", [])]
+    if not texts:
+        texts = [f"udp:127.0.0.1:{default_port}"]
+    return [parse_socket(t, default_port) for t in texts]
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def run_main(args: Any) -> int:
+    loaded = load_program(args.cfg)
+    if loaded is None:
+        return 1
+    script, program = loaded
+    if args.check_only:
+        print(f"pysips: {args.cfg}: configuration OK", file=sys.stderr)
+        return 0
+    g = global_params(script)
+    log_level = _int((g.get("log_level") or g.get("debug") or [3])[-1], 3)
+    if args.log_level is not None:
+        log_level = args.log_level
+    xlog_level = _int((g.get("xlog_level") or [log_level])[-1], log_level)
+    syslog = False
+    for key in ("stderror_enabled", "log_stderror"):
+        if key in g and not _int(g[key][-1], 1):
+            syslog = True
+    logger = Logger(log_level, xlog_level, use_syslog=syslog)
+    try:
+        sockets = sockets_from(script, args.listen)
+    except ConfigError as e:
+        print(f"pysips: {e}", file=sys.stderr)
+        return 1
+    settings = {
+        "advertised_address": (g.get("advertised_address") or [None])[-1],
+        "advertised_port": _int((g.get("advertised_port") or [0])[-1], 0) or None,
+        "aliases": [str(a).split(":")[0] for a in g.get("alias", [])],
+        "max_while_loops": _int((g.get("max_while_loops") or [10000])[-1], 10000),
+    }
+    try:
+        return trio.run(serve, script, program, sockets, logger, settings)
+    except ConfigError as e:
+        print(f"pysips: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Logger, settings: dict) -> int:
+    from pysips.net import TCPTransport, TimerHeap, UDPTransport
+    from pysips.proxy.core import Core
+    from pysips.proxy.env import ProxyEnv
+    from pysips.proxy.tm import TM
+
+    core = Core(program, sockets, logger, settings)
+    timers = TimerHeap()
+    core.timers = timers
+    core.tm = TM(core, timers, script)
+    core.env = ProxyEnv(core, script)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(timers.serve)
+        for spec in sockets:
+            cls = UDPTransport if spec.proto == "udp" else TCPTransport
+            transport = cls(spec.host, spec.port)
+            try:
+                await nursery.start(transport.serve, core.on_message)
+            except OSError as e:
+                what = "address already in use" if e.errno == errno.EADDRINUSE else e.strerror
+                raise ConfigError(f"cannot listen on {spec}: {what}") from e
+            core.add_transport(spec, transport)
+            logger.info(f"listening on {transport.proto}:{transport.local[0]}:{transport.local[1]}")
+        core.tm.start(nursery)
+        if program is not None and ("startup", None) in getattr(program, "routes", {}):
+            core.env.run_route("startup", None)
+        core.env.start_timer_routes(nursery)
+        print("pysips ready", file=sys.stderr, flush=True)
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                logger.info("shutting down")
+                await core.tm.drain(timeout=2.0)
+                nursery.cancel_scope.cancel()
+                break
+    return 0
+
+
+def check_script_errors(errors: list[ScriptError]) -> int:
+    return sum(1 for e in errors if e.severity == "error")

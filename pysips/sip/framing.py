@@ -1,0 +1,75 @@
+"""Cutting SIP messages out of a byte stream (TCP/TLS): Content-Length framing, CRLF keep-alives skipped."""
+
+from __future__ import annotations
+
+from pysips.errors import SIPParseError
+
+_TOO_LARGE = (413, "Request Entity Too Large")
+
+
+def content_length_of(head: bytes) -> int | None:
+    """Content-Length (or compact 'l') of a message head, None if absent; SIPParseError if malformed."""
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        name = name.strip().lower()
+        if name == "content-length" or name == "l":
+            value = value.strip()
+            if not value.isdigit() or not value.isascii() or len(value.lstrip("0")) > 9:
+                raise SIPParseError(f"bad Content-Length {value[:20]!r}")
+            return int(value)
+    return None
+
+
+class StreamFramer:
+    """Feed it stream bytes, get back complete messages.
+
+    Content-Length is required on streams (RFC 3261 18.3): a head without one raises SIPParseError (400).
+    CRLF keep-alives ("\\r\\n\\r\\n" pings, stray CRLFs between messages) are dropped. A message, or an
+    unfinished head, longer than ``max_size`` raises SIPParseError (413). After an error the connection
+    should be closed: the framer cannot find the next message boundary.
+    """
+
+    __slots__ = ("max_size", "_buf")
+
+    def __init__(self, max_size: int = 65535) -> None:
+        self.max_size = max_size
+        self._buf = bytearray()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for the rest of a message."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf
+        buf += data
+        out: list[bytes] = []
+        pos = 0
+        n = len(buf)
+        # Each pass consumes at least one message or stops, so the loop is bounded by the buffer size.
+        while pos < n:
+            while pos < n and (buf[pos] == 13 or buf[pos] == 10):
+                pos += 1
+            if pos >= n:
+                break
+            end = buf.find(b"\r\n\r\n", pos)
+            if end < 0:
+                if n - pos > self.max_size:
+                    raise SIPParseError(f"message head exceeds {self.max_size} bytes", *_TOO_LARGE)
+                break
+            body_start = end + 4
+            cl = content_length_of(bytes(buf[pos:end]))
+            if cl is None:
+                raise SIPParseError("missing Content-Length on a stream transport")
+            total = body_start - pos + cl
+            if total > self.max_size:
+                raise SIPParseError(f"message of {total} bytes exceeds {self.max_size}", *_TOO_LARGE)
+            if n < body_start + cl:
+                break
+            out.append(bytes(buf[pos : body_start + cl]))
+            pos = body_start + cl
+        if pos:
+            del buf[:pos]
+        return out

@@ -1,0 +1,156 @@
+"""SIP message benchmarks: pysips parse+serialize against a minimal split of the same bytes, in one run.
+
+    python3 tools/bench_sip.py            # table
+    python3 tools/bench_sip.py --json     # one JSON object (keys: invite_msgs_s, ok_msgs_s, ..., parse_ratio)
+
+Every bench function takes the time budget in seconds and returns a dict of results; BENCHES lists them in
+order, so another section (e.g. the UDP relay, adding ``relay_ratio``) is one more function in the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+
+from pysips.sip.message import make_response, parse_message
+
+INVITE = (
+    b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
+    b"Via: SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport\r\n"
+    b"Max-Forwards: 70\r\n"
+    b"Route: <sip:proxy1.example.com;lr>, <sip:proxy2.example.com;lr>\r\n"
+    b"To: Bob <sip:bob@biloxi.example.com>\r\n"
+    b'From: "Alice" <sip:alice@atlanta.example.com>;tag=1928301774\r\n'
+    b"Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
+    b"CSeq: 314159 INVITE\r\n"
+    b"Contact: <sip:alice@pc33.atlanta.example.com:5060;transport=udp>\r\n"
+    b"Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, REFER, NOTIFY\r\n"
+    b"Supported: replaces, timer\r\n"
+    b"User-Agent: pysips-bench/1.0\r\n"
+    b"Content-Type: application/sdp\r\n"
+    b"Content-Length: 226\r\n"
+    b"\r\n"
+    b"v=0\r\n"
+    b"o=alice 2890844526 2890844526 IN IP4 pc33.atlanta.example.com\r\n"
+    b"s=Session SDP\r\n"
+    b"c=IN IP4 192.0.2.101\r\n"
+    b"t=0 0\r\n"
+    b"m=audio 49172 RTP/AVP 0 8 101\r\n"
+    b"a=rtpmap:0 PCMU/8000\r\n"
+    b"a=rtpmap:8 PCMA/8000\r\n"
+    b"a=rtpmap:101 telephone-event/8000\r\n"
+    b"a=sendrecv\r\n"
+)
+
+
+def _ok_bytes() -> bytes:
+    req = parse_message(INVITE)
+    resp = make_response(
+        req,
+        200,
+        to_tag="a6c85cf",
+        headers=[("Contact", "<sip:bob@192.0.2.4>"), ("Content-Type", "application/sdp")],
+        body=INVITE[INVITE.find(b"\r\n\r\n") + 4 :],
+    )
+    return resp.to_bytes()
+
+
+OK = _ok_bytes()
+
+
+def minimal(data: bytes) -> bytes:
+    """The baseline: split lines, split each header at ':', join back."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    hdrs = [line.partition(b":") for line in lines[1:]]
+    return b"\r\n".join([lines[0], *[n + b":" + v for n, _, v in hdrs]]) + b"\r\n\r\n" + body
+
+
+def pysips_request(data: bytes) -> bytes:
+    msg = parse_message(data)
+    msg.method, msg.ruri.user, msg.via.branch, msg.from_.tag, msg.to.tag  # noqa: B018
+    msg.call_id, msg.cseq.number, msg.max_forwards, msg.routes, msg.contacts  # noqa: B018
+    return msg.to_bytes()
+
+
+def pysips_response(data: bytes) -> bytes:
+    msg = parse_message(data)
+    msg.status, msg.via.branch, msg.from_.tag, msg.to.tag, msg.call_id, msg.cseq.method, msg.contacts  # noqa: B018
+    return msg.to_bytes()
+
+
+def pysips_proxy(data: bytes) -> bytes:
+    """What a stateless proxy does: read, push a Via, decrement Max-Forwards, drop the top Route, serialize."""
+    msg = parse_message(data)
+    msg.via.received = "192.0.2.1"
+    msg.push_via("SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKpysips1")
+    msg.set_header("Max-Forwards", str(msg.max_forwards - 1))
+    msg.pop_value("Route")
+    msg.from_.tag, msg.to.tag, msg.call_id, msg.cseq  # noqa: B018
+    return msg.to_bytes()
+
+
+def _rate(fn: Callable[[bytes], bytes], data: bytes, budget: float) -> float:
+    """Messages per second of fn(data), best of a few rounds within ``budget`` seconds."""
+    for _ in range(200):
+        fn(data)
+    best = 0.0
+    deadline = time.perf_counter() + budget
+    rounds = 0
+    while rounds < 50 and (rounds < 3 or time.perf_counter() < deadline):
+        n = 2000
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn(data)
+        dt = time.perf_counter() - t0
+        best = max(best, n / dt)
+        rounds += 1
+    return best
+
+
+def bench_parse(budget: float) -> dict[str, float | int]:
+    share = budget / 5
+    minimal_invite = _rate(minimal, INVITE, share)
+    invite = _rate(pysips_request, INVITE, share)
+    minimal_ok = _rate(minimal, OK, share)
+    ok = _rate(pysips_response, OK, share)
+    proxy = _rate(pysips_proxy, INVITE, share)
+    return {
+        "invite_bytes": len(INVITE),
+        "ok_bytes": len(OK),
+        "minimal_invite_msgs_s": round(minimal_invite),
+        "invite_msgs_s": round(invite),
+        "minimal_ok_msgs_s": round(minimal_ok),
+        "ok_msgs_s": round(ok),
+        "proxy_edit_msgs_s": round(proxy),
+        "parse_ratio": round(invite / minimal_invite, 3),
+        "parse_ratio_ok": round(ok / minimal_ok, 3),
+    }
+
+
+BENCHES: list[Callable[[float], dict[str, float | int]]] = [bench_parse]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--seconds", type=float, default=2.0, help="time budget per bench section")
+    args = ap.parse_args(argv)
+    results: dict[str, float | int] = {}
+    for bench in BENCHES:
+        results.update(bench(args.seconds))
+    if args.json:
+        print(json.dumps(results))
+    else:
+        width = max(len(k) for k in results)
+        print(f"{'metric':<{width}}  value")
+        for key, value in results.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Call-rate ladders with SIPp on loopback (shared by bench_proxy.py and bench_b2b.py).
+
+Each step starts a fresh SIPp uas, runs a SIPp uac for a bounded number of calls at a fixed rate, and reads the
+uac's final statistics. A step passes with 0 failed calls and retransmissions under 1% of calls. Everything is
+bounded in count and time, and every process started here is killed by PID.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SIPP = shutil.which("sipp")
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not 5060 <= port < 5100:
+            return port
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def kill(proc: subprocess.Popen | None, sig: int = signal.SIGKILL) -> None:
+    if proc is not None and proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+def start_uas(port: int, workdir: Path, scenario: str = "uas_rr.xml") -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [SIPP, "-sf", str(HERE / "sipp" / scenario), "-i", "127.0.0.1", "-p", str(port), "-nostdin"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    return proc
+
+
+def run_uac(
+    target: str, port: int, rate: int, calls: int, workdir: Path, pause_ms: int = 1000, limit: int = 5000
+) -> dict:
+    """Run the uac to completion; returns the last -trace_stat line as a dict of ints (plus 'exit')."""
+    stats = workdir / f"uac_{port}_{rate}.csv"
+    timeout = int(calls / rate + pause_ms / 1000 + 20)
+    cmd = [
+        SIPP, target, "-sf", str(HERE / "sipp" / "uac_rr.xml"), "-i", "127.0.0.1", "-p", str(port),
+        "-m", str(calls), "-r", str(rate), "-rp", "1000", "-d", str(pause_ms), "-l", str(limit),
+        "-nostdin", "-timeout", f"{timeout}s", "-timeout_error", "-trace_stat", "-stf", str(stats), "-fd", "1",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout + 30)
+    out = {"exit": proc.returncode}
+    if stats.exists():
+        with open(stats) as f:
+            rows = list(csv.reader(f, delimiter=";"))
+        if len(rows) >= 2:
+            head, last = rows[0], rows[-1]
+            for key in ("SuccessfulCall(C)", "FailedCall(C)", "Retransmissions(C)", "CurrentCall"):
+                if key in head:
+                    try:
+                        out[key] = int(last[head.index(key)])
+                    except ValueError:
+                        out[key] = -1
+    return out
+
+
+def step_ok(res: dict, calls: int) -> bool:
+    return (
+        res.get("exit") == 0
+        and res.get("FailedCall(C)", 1) == 0
+        and res.get("SuccessfulCall(C)", 0) == calls
+        and res.get("Retransmissions(C)", calls) < max(1, calls // 100)
+    )
+
+
+def ladder(
+    rates: list[int],
+    calls: int,
+    make_server: callable | None,
+    pause_ms: int = 1000,
+    label: str = "",
+) -> list[dict]:
+    """Run one ladder. make_server(uas_port) -> (target 'ip:port', server_pid or None, stop callable).
+
+    With make_server None the uac calls the uas directly (the SIPp-to-SIPp baseline)."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pysips-ladder-") as tmp:
+        work = Path(tmp)
+        for rate in rates:
+            uas_port, uac_port = free_port(), free_port()
+            uas = start_uas(uas_port, work)
+            stop = None
+            pid = None
+            try:
+                if make_server is None:
+                    target = f"127.0.0.1:{uas_port}"
+                else:
+                    target, pid, stop = make_server(uas_port)
+                cpu0 = cpu_seconds(pid) if pid else 0.0
+                t0 = time.monotonic()
+                res = run_uac(target, uac_port, rate, calls, work, pause_ms)
+                wall = time.monotonic() - t0
+                cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+            finally:
+                if stop is not None:
+                    stop()
+                kill(uas)
+            ok = step_ok(res, calls)
+            row = {
+                "label": label,
+                "rate": rate,
+                "calls": calls,
+                "ok": ok,
+                "successful": res.get("SuccessfulCall(C)", 0),
+                "failed": res.get("FailedCall(C)", -1),
+                "retrans": res.get("Retransmissions(C)", -1),
+                "wall_s": round(wall, 1),
+                "cpu_ms_per_call": round(cpu * 1000 / calls, 3) if pid else None,
+            }
+            results.append(row)
+            print(
+                f"  {label:10} rate {rate:5}/s  ok={ok!s:5} success={row['successful']:6} failed={row['failed']:5} "
+                f"retrans={row['retrans']:5} cpu/call={row['cpu_ms_per_call']} ms",
+                file=sys.stderr,
+                flush=True,
+            )
+            if not ok:
+                break
+    return results
+
+
+def max_ok_rate(rows: list[dict]) -> int:
+    return max((r["rate"] for r in rows if r["ok"]), default=0)
