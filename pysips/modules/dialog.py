@@ -232,7 +232,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("own_timer_proc", INT, 0),
         ModParamSpec("timer_bulk_del_no", INT, 1),
         ModParamSpec("accept_replicated_dialogs", INT, 0),
-        ModParamSpec("replicate_dialogs_to", INT, 0),
+        ModParamSpec("replicate_dialogs_to", ANY, 0),
         ModParamSpec("mflags_column", STR),
         ModParamSpec("options_ping_interval", INT, 30),
         ModParamSpec("reinvite_ping_interval", INT, 300),

@@ -94,7 +94,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("force_socket", STR),
         ModParamSpec("sipping_from", STR),
         ModParamSpec("sipping_method", STR, "OPTIONS"),
-        ModParamSpec("sipping_bflag", STR),
+        ModParamSpec("sipping_bflag", ANY, 0),
         ModParamSpec("natping_processes", INT, 1),
         ModParamSpec("natping_socket", STR),
         ModParamSpec("db_url", STR),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pysips.modules import INT, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+from pysips.modules import ANY, INT, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
 
 MODULE = ModuleSpec.build(
     "presence",
@@ -45,7 +45,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("notify_offline_body", INT, 0),
         ModParamSpec("end_sub_on_timeout", INT, 1),
         ModParamSpec("cluster_id", INT, 0),
-        ModParamSpec("cluster_federation_mode", STR),
+        ModParamSpec("cluster_federation_mode", ANY),
         ModParamSpec("cluster_pres_events", STR),
         ModParamSpec("cluster_sharing_tags", STR, None, repeatable=True),
         ModParamSpec("contact_user", STR, "presence"),

@@ -114,7 +114,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("default_q", INT),
         ModParamSpec("append_branches", INT, 1),
         ModParamSpec("case_sensitive", INT, 1),
-        ModParamSpec("tcp_persistent_flag", STR),
+        ModParamSpec("tcp_persistent_flag", ANY, 0),
         ModParamSpec("realm_prefix", STR, ""),
         ModParamSpec("min_expires", INT, 60),
         ModParamSpec("max_expires", INT, 0),

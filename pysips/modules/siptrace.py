@@ -47,7 +47,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("toip_column", STR, "to_ip"),
         ModParamSpec("fromtag_column", STR, "fromtag"),
         ModParamSpec("direction_column", STR, "direction"),
-        ModParamSpec("trace_flag", STR),
+        ModParamSpec("trace_flag", ANY, 0),
         ModParamSpec("trace_on", INT, 1),
         ModParamSpec("traced_user_avp", STR),
         ModParamSpec("trace_table_avp", STR),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pysips.modules import INT, ONREPLY, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+from pysips.modules import ANY, INT, ONREPLY, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
 
 MODULE = ModuleSpec.build(
     "sst",
@@ -20,7 +20,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("min_se", INT, 90),
         ModParamSpec("timeout_avp", STR),
         ModParamSpec("reject_to_small", INT, 1),
-        ModParamSpec("sst_flag", STR),
+        ModParamSpec("sst_flag", ANY, 0),
         ModParamSpec("sst_interval", INT, 0),
     ],
 )

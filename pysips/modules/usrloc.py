@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
+from pysips.modules import ANY, INT, STR, ModParamSpec, ModuleSpec
 
 MODULE = ModuleSpec.build(
     "usrloc",
@@ -32,11 +32,11 @@ MODULE = ModuleSpec.build(
         ModParamSpec("cseq_delay", INT, 20),
         ModParamSpec("fetch_rows", INT, 2000),
         ModParamSpec("hash_size", INT, 9),
-        ModParamSpec("nat_bflag", STR),
+        ModParamSpec("nat_bflag", ANY, 0),
         ModParamSpec("sip_instance_column", STR),
         ModParamSpec("attr_column", STR),
         ModParamSpec("accept_replicated_contacts", INT, 0),
-        ModParamSpec("replicate_contacts_to", INT, 0),
+        ModParamSpec("replicate_contacts_to", ANY, 0),
         ModParamSpec("skip_replicated_db_ops", INT),
         ModParamSpec("contactid_column", STR),
         ModParamSpec("max_contact_delete", INT, 10),

@@ -8,6 +8,8 @@ connection opens one in the background, queueing the data until it is connected.
 
 Idle connections (no byte read or written for ``idle_timeout`` seconds) are closed: the reader runs inside a
 CancelScope whose deadline is pushed forward on activity, so there is no timer task per connection.
+
+Closing a connection (peer EOF, framing error, idle timeout, write error) drops data still queued for it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ OnSendError = Callable[[tuple[str, int], Exception], Any]
 
 class Framer(Protocol):
     def feed(self, data: bytes) -> list[bytes]: ...
+
+
+_PING = b"\r\n\r\n"
+_PONG = b"\r\n"
 
 
 def _default_framer_factory(max_size: int) -> Framer:
@@ -83,7 +89,10 @@ class TCPTransport:
 
     ``on_message(data, addr, transport)`` per framed message; ``on_error(exc, addr, transport)`` when the stream
     cannot be framed (the connection is then closed); ``on_send_error(addr, exc)`` when a connect for ``send`` fails
-    (the queued data is dropped). Counters: ``received``, ``sent``, ``send_drops``, ``framing_errors``.
+    (the queued data is dropped). Callbacks run synchronously in the transport's tasks and must not block.
+    ``crlf_pingpong``: answer a CRLFCRLF keep-alive with CRLF (RFC 5626; OpenSIPS ``tcp_crlf_pingpong``).
+    Addresses are ``(ip, port)`` with an IP literal; IPv6 peers are reported as 2-tuples too.
+    Counters: ``received``, ``sent`` (messages written), ``send_drops``, ``framing_errors``.
     """
 
     proto = "tcp"
@@ -98,6 +107,7 @@ class TCPTransport:
         connect_timeout: float = 10.0,
         send_queue_max: int = 1000,
         backlog: int = 128,
+        crlf_pingpong: bool = True,
         on_error: OnError | None = None,
         on_send_error: OnSendError | None = None,
         framer_factory: Callable[[int], Framer] = _default_framer_factory,
@@ -109,6 +119,7 @@ class TCPTransport:
         self.connect_timeout = connect_timeout
         self.send_queue_max = send_queue_max
         self.backlog = backlog
+        self.crlf_pingpong = crlf_pingpong
         self.on_error = on_error
         self.on_send_error = on_send_error
         self.framer_factory = framer_factory
@@ -168,7 +179,12 @@ class TCPTransport:
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     await trio.sleep(0.1)
                 continue
-            addr = _addr_key(stream.socket.getpeername())
+            try:
+                addr = _addr_key(stream.socket.getpeername())
+            except OSError:
+                # The peer reset the connection between accept and here; nothing to serve.
+                await stream.aclose()
+                continue
             conn = TCPConnection(addr, outgoing=False, idle_timeout=self.idle_timeout)
             conn.stream = stream
             old = self.connections.get(addr)
@@ -191,6 +207,9 @@ class TCPTransport:
             conn = TCPConnection(addr, outgoing=True, idle_timeout=self.idle_timeout)
             self.connections[addr] = conn
             self._nursery.start_soon(self._connect_and_run, conn)
+        return self._queue_write(conn, data)
+
+    def _queue_write(self, conn: TCPConnection, data: bytes) -> bool:
         if len(conn.queue) >= self.send_queue_max:
             self.send_drops += 1
             return False
@@ -209,7 +228,9 @@ class TCPTransport:
     async def _connect_and_run(self, conn: TCPConnection) -> None:
         try:
             with trio.fail_after(self.connect_timeout):
-                conn.stream = await trio.open_tcp_stream(conn.addr[0], conn.addr[1])
+                conn.stream = await trio.open_tcp_stream(
+                    conn.addr[0], conn.addr[1], local_address=self._source_ip(conn.addr[0])
+                )
         except (OSError, trio.TooSlowError) as exc:
             dropped = len(conn.queue)
             conn.queue.clear()
@@ -225,6 +246,13 @@ class TCPTransport:
                     log.exception("tcp on_send_error failed")
             return
         await self._run_connection(conn)
+
+    def _source_ip(self, dest_host: str) -> str | None:
+        # Connect from the listening IP (as OpenSIPS does) so the peer sees the address we advertise; a wildcard
+        # listener or a destination of the other family leaves the choice to the OS.
+        if self.host in ("0.0.0.0", "::", "") or (":" in self.host) != (":" in dest_host):
+            return None
+        return self.host
 
     async def _run_connection(self, conn: TCPConnection) -> None:
         stream = conn.stream
@@ -251,6 +279,7 @@ class TCPTransport:
         assert on_message is not None
         addr = conn.addr
         idle = conn.idle_timeout
+        pingpong = self.crlf_pingpong
         scope = conn.scope
         assert scope is not None
         while True:
@@ -262,6 +291,11 @@ class TCPTransport:
             if not data:
                 return
             scope.deadline = trio.current_time() + idle
+            if data == _PING and pingpong and not getattr(framer, "buffered", 0):
+                # RFC 5626 4.4.1 keep-alive: a CRLFCRLF ping between messages is answered with a CRLF pong
+                # (OpenSIPS proto_tcp tcp_crlf_pingpong, on by default). A ping split across reads goes unanswered.
+                self._queue_write(conn, _PONG)
+                continue
             try:
                 messages = framer.feed(data)
             except SIPParseError as exc:

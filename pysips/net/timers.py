@@ -18,6 +18,13 @@ Driving a sans-IO layer (``pysips.sip`` exposes ``get_timer() -> float | None`` 
   ``wakeup()`` where ``binding.update()`` would be called.
 
 The sans-IO layer must be given ``now = trio.current_time()`` when fed, so its deadlines share this clock.
+``handle_timer``'s return value is ignored; when it returns events (``pysips.sip.transaction.TransactionLayer``
+does), pass a wrapper that dispatches them::
+
+    layer = TransactionLayer(...)
+    binding = SansIOTimer(heap, layer.get_timer, lambda now: dispatch(layer.handle_timer(now)))
+    def on_datagram(data, addr, transport):
+        layer.feed(..., now=trio.current_time()); dispatch(layer.take_events()); binding.update()
 """
 
 from __future__ import annotations

@@ -28,12 +28,19 @@ OnMessage = Callable[[bytes, tuple[str, int], Any], Any]
 _BUFSIZE = 4 * 1024 * 1024
 
 
+def _not_bound(data: bytes, addr: tuple[str, int]) -> int:
+    raise RuntimeError("UDPTransport.send before bind() or serve()")
+
+
 class UDPTransport:
     """A UDP socket bound to (host, port); start it with ``await nursery.start(transport.serve, on_message)``.
 
     ``on_message(data, addr, transport)`` is called synchronously for every datagram; ``addr`` is ``(host, port)``
-    for IPv4 and IPv6 alike. Counters: ``received``, ``sent``, ``oversize``, ``recv_errors``, ``queued`` (sends that
-    found the kernel buffer full and waited for the writer task), ``send_drops`` (queue full), ``send_errors`` (the OS refused the datagram), ``callback_errors``.
+    for IPv4 and IPv6 alike. It must not block; an exception it raises is logged and counted.
+
+    Counters: ``received`` (datagrams read, oversize ones included), ``sent``, ``oversize``, ``recv_errors``,
+    ``queued`` (sends that found the kernel buffer full and waited for the writer task), ``send_drops`` (queue
+    full or not serving), ``send_errors`` (the OS refused the datagram), ``callback_errors``.
     """
 
     proto = "udp"
@@ -66,6 +73,7 @@ class UDPTransport:
         self.send_errors = 0
         self.callback_errors = 0
         self._queue: deque[tuple[bytes, tuple[str, int]]] = deque()
+        self._sendto: Callable[[bytes, tuple[str, int]], int] = _not_bound
         self._writer_wakeup: trio.Event | None = None
 
     def __repr__(self) -> str:
@@ -89,6 +97,7 @@ class UDPTransport:
             sock.close()
             raise
         self.sock = sock
+        self._sendto = sock.sendto
         name = sock.getsockname()
         self.local = (name[0], name[1])
         return self.local
@@ -107,6 +116,7 @@ class UDPTransport:
         local = self.bind()
         sock = self.sock
         assert sock is not None
+        self._sendto = sock.sendto
         try:
             async with trio.open_nursery() as nursery:
                 self._writer_wakeup = trio.Event()
@@ -134,21 +144,22 @@ class UDPTransport:
                 except BlockingIOError:
                     break
                 except OSError as exc:
-                    # ICMP errors surface here on some systems (ECONNREFUSED for an earlier send); keep serving.
+                    # ICMP errors surface here on some systems (ECONNREFUSED for an earlier send). Back to
+                    # wait_readable rather than retrying at once, so a persistent error cannot spin the loop.
                     self.recv_errors += 1
                     log.debug("udp %s recvfrom: %s", self.local, exc)
-                    continue
+                    break
                 count += 1
                 if len(data) > max_size:
                     self.oversize += 1
-                    continue
-                if ipv6:
-                    addr = addr[:2]
-                try:
-                    on_message(data, addr, self)
-                except Exception:
-                    self.callback_errors += 1
-                    log.exception("udp %s: on_message failed for a datagram from %s", self.local, addr)
+                else:
+                    if ipv6:
+                        addr = addr[:2]
+                    try:
+                        on_message(data, addr, self)
+                    except Exception:
+                        self.callback_errors += 1
+                        log.exception("udp %s: on_message failed for a datagram from %s", self.local, addr)
                 if count >= batch:
                     self.received += count
                     count = 0
@@ -158,11 +169,13 @@ class UDPTransport:
     def send(self, data: bytes, addr: tuple[str, int]) -> bool:
         """Send one datagram now, or queue it if the kernel buffer is full.
 
+        ``addr`` must be an IP literal pair (a host name would be resolved synchronously by the OS).
+        Works after ``bind()`` even before ``serve``; without the writer task a full buffer drops the datagram.
         Returns False when it was dropped (queue full or refused by the OS). Never blocks, never awaits.
         """
         if not self._queue:
             try:
-                self.sock.sendto(data, addr)  # type: ignore[union-attr]
+                self._sendto(data, addr)
                 self.sent += 1
                 return True
             except BlockingIOError:

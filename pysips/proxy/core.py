@@ -45,8 +45,11 @@ class Core:
         self._myself: set[tuple[str, int]] = set()
         self._myhosts: set[str] = set(self.aliases)
         self._dns: dict[str, str] = {}
+        self._advertised: dict[int, tuple[str, int]] = {}
+        self._via_prefix: dict[int, str] = {}
         self.env: Any = None  # ProxyEnv, set by the server
         self.tm: Any = None  # the stateful engine, set by the server
+        self.b2b: Any = None  # the B2BUA engine, set by the server when b2b_logic is loaded
         self.on_reply_hook: Callable | None = None
         self.has_onreply = program is not None and ("onreply", None) in getattr(program, "routes", {})
         self.to_tag = hashlib.md5(f"pysips-{self.started}".encode()).hexdigest()[:16]
@@ -56,6 +59,12 @@ class Core:
     def add_transport(self, spec: SocketSpec, transport: Any) -> None:
         self.transports.append(transport)
         host, port = transport.local[0], transport.local[1]
+        adv_host = spec.advertised_host or self.advertised_address or host
+        adv_port = spec.advertised_port or self.advertised_port or port
+        self._advertised[id(transport)] = (adv_host, adv_port)
+        self._via_prefix[id(transport)] = (
+            f"SIP/2.0/{transport.proto.upper()} {f'[{adv_host}]' if ':' in adv_host else adv_host}:{adv_port};branch="
+        )
         self._myself.add((host, port))
         self._myhosts.add(host)
         if spec.advertised_host:
@@ -84,12 +93,7 @@ class Core:
 
     def advertised(self, transport: Any) -> tuple[str, int]:
         """Address to write in Via / Record-Route for this socket (``as`` / advertised_address)."""
-        for spec, t in zip(self.sockets, self.transports, strict=False):
-            if t is transport:
-                host = spec.advertised_host or self.advertised_address or t.local[0]
-                port = spec.advertised_port or self.advertised_port or t.local[1]
-                return host, port
-        return transport.local[0], transport.local[1]
+        return self._advertised.get(id(transport)) or (transport.local[0], transport.local[1])
 
     # ------------------------------------------------------------ addressing
 
@@ -142,10 +146,7 @@ class Core:
         return (self.resolve_host(via.host), via.port or 5060)
 
     def make_via(self, transport: Any, branch: str) -> str:
-        host, port = self.advertised(transport)
-        if ":" in host:
-            host = f"[{host}]"
-        return f"SIP/2.0/{transport.proto.upper()} {host}:{port};branch={branch}"
+        return self._via_prefix[id(transport)] + branch
 
     # ------------------------------------------------------------ entry point
 
@@ -201,6 +202,9 @@ class Core:
             changed = True
         if changed:
             _rewrite_top_via(req, via)
+        b2b = self.b2b
+        if b2b is not None and b2b.on_request(req, addr, transport):
+            return
         tm = self.tm
         if tm is not None and tm.absorb_request(req, addr, transport):
             return
@@ -227,6 +231,9 @@ class Core:
             tm.after_script(ctx)
 
     def on_response(self, resp: Response, addr: tuple, transport: Any) -> None:
+        b2b = self.b2b
+        if b2b is not None and b2b.on_response(resp, addr, transport):
+            return
         tm = self.tm
         if tm is not None and tm.on_response(resp, addr, transport):
             return

@@ -170,7 +170,7 @@ class TM:
                 ud = ev.txn.user_data
                 if type(ud) is Branch:
                     self._local_final(ud, 503, "Service Unavailable")
-        if len(events) > 0 and self.layer._events:
+        if self.layer.has_events:
             self._dispatch(self.layer.take_events())
 
     def now(self) -> float:
@@ -226,8 +226,7 @@ class TM:
         if txn is None:
             return -1
         if req.method == "ACK":
-            last = txn.last_response
-            return 1 if last is not None and last.status >= 300 else -2
+            return 1 if (txn.last_status or 0) >= 300 else -2
         return 0  # a retransmission: the script stops
 
     def t_reply(self, ctx: Any, code: int, reason: str | None) -> int:
@@ -267,7 +266,7 @@ class TM:
             v = getattr(ctx, name, None)
             if v is not None:
                 setattr(uas, name[2:], v)
-        if req.method == "INVITE" and not uas.branches and uas.txn.last_response is None:
+        if req.method == "INVITE" and not uas.branches and not uas.txn.last_status:
             self.reply_uas(uas, 100, "Giving it a try")
         targets = [(ctx.msg.ruri, outbound or ctx.du)]
         for b in getattr(ctx, "_branches", None) or ():
@@ -483,7 +482,9 @@ class TM:
 
     # ---------------------------------------------------------------- script helpers
 
-    def _route_ctx(self, msg: Any, uas: UAS, kind: str, src: tuple | None = None, transport: Any = None) -> Any:
+    def _route_ctx(
+        self, msg: Any, uas: UAS, kind: str, src: tuple | None = None, transport: Any = None
+    ) -> Any:
         from pysips.script.context import Context
 
         core = self.core

@@ -12,7 +12,6 @@ name lookup and touches no AST node.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from pysips.script.interp import (
     LOG_LEVELS,
     ROUTE_MAX_REC_LEV,
     CompiledRoute,
+    NetMatcher,
     NoValue,
     Program,
     Run,
@@ -161,7 +161,7 @@ class _Compiler:
             self.cur_file = rd.pos.file or s.path
             body = self._route_body(rd)
             self.cells.setdefault(key, [None])[0] = body
-            prog.routes[key] = CompiledRoute(rd.kind, rd.name, body, self.cur_file, rd.pos.line)
+            prog.routes[key] = CompiledRoute(rd.kind, key[1], body, self.cur_file, rd.pos.line, rd.interval)
         prog.settings = self.settings
         prog.modules = list(self.loaded)
         self.errors.sort(key=lambda e: (e.file, e.line, e.column))
@@ -454,7 +454,7 @@ class _Compiler:
 
             return drop, True
         if t is A.Assert:
-            return self.assertTrue(st), True
+            return self.compile_assert(st), True
         if t is A.Block:
             lst = self.block(st)
             return (lst, True) if lst is not None else None
@@ -677,7 +677,7 @@ class _Compiler:
 
         return return_stmt
 
-    def assert_(self, st: A.Assert) -> Callable:
+    def compile_assert(self, st: A.Assert) -> Callable:
         cond = self.cond(st.cond)
         settings = self.settings
         where = f"{st.pos.file or self.cur_file}:{st.pos.line}"
@@ -704,7 +704,7 @@ class _Compiler:
             if key not in self.route_defs:
                 self.err(f"route[{name}] is called but not defined", node.pos, "E207")
                 return _noop_fail
-            return _make_route_call(self.cells[key], args, where)
+            return _make_route_call(self.cells[key], args, where, key[1])
         if type(name) is A.PVRef:
             spec = self.pv(name)
             get_name = spec.get if spec is not None else (lambda ctx: None)
@@ -713,13 +713,14 @@ class _Compiler:
             get_name = f.eval if f is not None else (lambda ctx, v=str(name.value): v)
         cells = self.cells
 
-        def dyn_body(ctx: Any, r: Run) -> Callable | None:
+        def dyn_body(ctx: Any, r: Run) -> tuple[Callable | None, str | None]:
             n = get_name(ctx)
-            cell = cells.get(("request", None if n is None else str(n)))
+            n = None if n is None else str(n)
+            cell = cells.get(("request", n))
             if cell is None:
                 log_error(ctx, f"unknown route({n}) at {where}", -3)
-                return None
-            return cell[0]
+                return None, n
+            return cell[0], n
 
         return _make_route_call(dyn_body, args, where)
 
@@ -942,7 +943,7 @@ class _Compiler:
             return cmp_n
         if rt is A.IPNet:
             try:
-                net = ipaddress.ip_network(right.text.strip("[]"), strict=False)
+                net = NetMatcher(right.text)
             except ValueError as ex:
                 self.err(f"invalid IP network {right.text}: {ex}", right.pos, "E224")
                 return _cond_false
@@ -1015,10 +1016,10 @@ class _Compiler:
         for mname, mspec in self.registry.items():
             if name in mspec.functions:
                 self.err(
-                    f"function {name}() belongs to module {mname}, which is not loaded",
+                    f'{name}(): missing loadmodule "{mname}.so" (the function belongs to module {mname})',
                     node.pos,
                     "E203",
-                    hint=f'missing loadmodule "{mname}.so"',
+                    hint=f'add loadmodule "{mname}.so" before the routes',
                 )
                 return _noop_fail
         module = self.known_funcs.get(name)
@@ -1072,6 +1073,9 @@ class _Compiler:
             if kind == M.VAR:
                 if not getattr(spec, "writable", True):
                     self.err(f"{label} must be a writable variable; {a.text} is read-only", where, "E215")
+                    return None
+                if getattr(spec, "has_transformations", False):
+                    self.err(f"{label} is written by the function: no transformations allowed", where, "E216")
                     return None
                 return (True, spec)
             return (False, _pv_getter(kind, spec, label, M))
@@ -1258,18 +1262,21 @@ def _make_list(items: tuple, file: str) -> Callable:
     return run_action_list
 
 
-def _make_route_call(target: list | Callable, args: tuple, where: str) -> Callable:
+def _make_route_call(target: list | Callable, args: tuple, where: str, rname: str | None = None) -> Callable:
     """``target`` is the one-element cell holding a route's compiled body (filled once every route is compiled,
-    so forward and recursive calls work) or, for a computed name, a function returning the body at run time."""
+    so forward and recursive calls work) or, for a computed name, a function returning (body, name) at run time.
+    The called route's name is pushed on ctx.route_stack for $route while it runs."""
     cell = target if isinstance(target, list) else None
     get_body = None if cell is not None else target
 
     def route_call(ctx: Any, r: Run) -> int:
-        body = cell[0] if cell is not None else get_body(ctx, r)
-        if body is None:
-            ret = E_BUG
-            ctx.rc = ret
-            return ret
+        if cell is not None:
+            body, name = cell[0], rname
+        else:
+            body, name = get_body(ctx, r)
+            if body is None:
+                ctx.rc = E_BUG
+                return E_BUG
         if r.depth >= ROUTE_MAX_REC_LEV:
             log_error(
                 ctx, f"route recursion limit reached, giving up! (nested routes: {r.depth + 1}) at {where}"
@@ -1281,12 +1288,15 @@ def _make_route_call(target: list | Callable, args: tuple, where: str) -> Callab
             ctx.params = tuple(a(ctx, r) for a in args)
         elif saved:
             ctx.params = ()
+        stack = ctx.route_stack
+        stack.append(name)
         r.depth += 1
         try:
             ret = body(ctx, r)
         finally:
             r.depth -= 1
             ctx.params = saved
+            stack.pop()
         ctx.rc = ret
         return ret
 

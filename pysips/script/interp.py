@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -80,6 +81,7 @@ class CompiledRoute:
     body: Action
     file: str
     line: int
+    interval: int | None = None  # timer_route[name, seconds]
 
 
 @dataclass(slots=True)
@@ -93,6 +95,18 @@ class Program:
     settings: Settings = field(default_factory=Settings)
     modules: list[str] = field(default_factory=list)
 
+    def configure_env(self, env: object) -> None:
+        """Start an Env's $xlog_level / $log_level from the script's xlog_level= / log_level= globals (OpenSIPS
+        defaults: xlog_level L_NOTICE). The proxy calls this once per Env it builds."""
+        s = self.settings
+        for attr in ("xlog_level", "default_xlog_level"):
+            if hasattr(env, attr):
+                setattr(env, attr, s.xlog_level)
+        if "log_level" in self.globals or "debug" in self.globals:
+            for attr in ("log_level", "default_log_level"):
+                if hasattr(env, attr):
+                    setattr(env, attr, s.log_level)
+
     def has_route(self, kind: str, name: str | None = None) -> bool:
         return (kind, name) in self.routes
 
@@ -104,7 +118,12 @@ class Program:
         r = Run(self, getattr(ctx, "trace", None))
         ctx.route_type = kind
         ctx.route_name = name if name is not None else ""
-        ret = route.body(ctx, r)
+        saved_stack = ctx.route_stack
+        ctx.route_stack = [name]
+        try:
+            ret = route.body(ctx, r)
+        finally:
+            ctx.route_stack = saved_stack
         if r.flags & FL_DROP:
             ctx.dropped = True
         if r.flags & FL_EXIT:
@@ -117,10 +136,15 @@ def route_label(kind: str, name: str | None) -> str:
     return prefix if name is None else f"{prefix}[{name}]"
 
 
+_LEVEL_NAMES = {L_ALERT: "ALERT", L_CRIT: "CRITICAL", L_ERR: "ERROR", L_WARN: "WARNING", L_NOTICE: "NOTICE"}
+
+
 def log_error(ctx: object, text: str, level: int = L_ERR) -> None:
+    """Log a script-engine diagnostic through the Env, prefixed like OpenSIPS's LM_* lines (``ERROR:core:``) so
+    it is told apart from the script's own xlog output."""
     env = getattr(ctx, "env", None)
     if env is not None:
-        env.log(ctx, level, text)
+        env.log(ctx, level, f"{_LEVEL_NAMES.get(level, 'INFO')}:script: {text}")
 
 
 # ------------------------------------------------------------------ integers (C int semantics)
@@ -289,14 +313,37 @@ def cmp_regex(op: str, lv: object, pat: re.Pattern) -> int:
     return 1 if hit == (op == "=~") else 0
 
 
-def cmp_net(op: str, lv: object, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> int:
+class NetMatcher:
+    """An ``ip/mask`` literal prepared at load time: membership is two integer operations per test."""
+
+    __slots__ = ("net", "family", "base", "mask")
+
+    def __init__(self, text: str) -> None:
+        self.net = ipaddress.ip_network(text.strip("[]"), strict=False)
+        self.family = socket.AF_INET if self.net.version == 4 else socket.AF_INET6
+        self.base = int(self.net.network_address)
+        self.mask = int(self.net.netmask)
+
+    def contains(self, text: str) -> bool | None:
+        """True/False, or None when ``text`` is not an IP address."""
+        ip = text.strip("[]")
+        try:
+            packed = socket.inet_pton(self.family, ip)
+        except OSError:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                return None
+            return False  # an address of the other family
+        return int.from_bytes(packed, "big") & self.mask == self.base
+
+
+def cmp_net(op: str, lv: object, net: NetMatcher) -> int:
     if lv is None:
         return 1 if op in NEG_OPS else 0
-    try:
-        ip = ipaddress.ip_address(str(lv).strip("[]"))
-    except ValueError:
+    inside = net.contains(lv if type(lv) is str else str(lv))
+    if inside is None:
         return -1  # "Var value is not an IP"
-    inside = ip.version == net.version and ip in net
     return 1 if inside == (op == "==") else 0
 
 

@@ -86,7 +86,7 @@ def simulate(
     msg = parse_message(normalize_message(msg_bytes))
     before = _header_lines(msg)
     env = env if env is not None else Env()
-    program_configure_env(program, env)
+    program.configure_env(env)
     ctx = Context(msg.copy(), src=source, env=env, vars=vars if vars is not None else {})
     trace: list = []
     ctx.trace = trace
@@ -117,18 +117,6 @@ def simulate(
         ctx=ctx,
     )
     return out
-
-
-def program_configure_env(program: Program, env: Any) -> None:
-    """Copy the script's log globals into an Env ($xlog_level / $log_level start from them)."""
-    s = program.settings
-    for attr, val in (("xlog_level", s.xlog_level), ("default_xlog_level", s.xlog_level)):
-        if hasattr(env, attr):
-            setattr(env, attr, val)
-    if "log_level" in program.globals or "debug" in program.globals:
-        for attr in ("log_level", "default_log_level"):
-            if hasattr(env, attr):
-                setattr(env, attr, s.log_level)
 
 
 def _routes_entered(program: Program, trace: list) -> list[str]:

@@ -49,7 +49,9 @@ class TrSpec:
 TRANSFORMATIONS: dict[str, TrSpec] = {}
 
 
-def register_transformation(name: str, sig: str, fn: Callable[[Any, tuple, Any], Any], pv_params: bool = True) -> None:
+def register_transformation(
+    name: str, sig: str, fn: Callable[[Any, tuple, Any], Any], pv_params: bool = True
+) -> None:
     """Add a transformation (modules add families such as json.*); ``name`` is the full lower-case name."""
     TRANSFORMATIONS[name.lower()] = TrSpec(name.lower(), sig, fn, pv_params)
 
@@ -111,8 +113,7 @@ def _str2sint(s: str) -> int:
     t = m.group(0) if m else ""
     if t in ("", "+", "-"):
         return 0
-    n = int(t)
-    return n & 0xFFFFFFFF if False else _wrap32(n)
+    return _wrap32(int(t))
 
 
 def _wrap32(n: int) -> int:
@@ -455,14 +456,32 @@ def s_eval(v: Any, p: tuple, ctx: Any) -> Any:
 # ---------------------------------------------------------------- uri.
 
 
+_CACHE_MAX = 256
+# Parsed URIs / Vias / name-addrs by text, like transformations.c's last-value caches. Read-only use: the
+# transformations never modify what they parse, so sharing the objects is safe.
+_URI_CACHE: dict[str, Any] = {}
+_VIA_CACHE: dict[str, Any] = {}
+_NA_CACHE: dict[str, list] = {}
+
+
+def _remember(cache: dict, key: str, value: Any) -> Any:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _parse_uri(v: Any) -> Any:
+    u = _URI_CACHE.get(v) if type(v) is str else None
+    if u is not None:
+        return u
     from pysips.errors import SIPParseError
     from pysips.sip.uri import parse_uri
 
     if isinstance(v, int) or not v:
         raise TrFail("uri expected")
     try:
-        return parse_uri(v)
+        return _remember(_URI_CACHE, v, parse_uri(v))
     except SIPParseError as e:
         raise TrFail("invalid uri") from e
 
@@ -485,7 +504,13 @@ def _uri_field(attr: str) -> Callable:
     return fn
 
 
-for _n, _attr in (("user", "user"), ("host", "host"), ("domain", "host"), ("passwd", "password"), ("headers", "headers")):
+for _n, _attr in (
+    ("user", "user"),
+    ("host", "host"),
+    ("domain", "host"),
+    ("passwd", "password"),
+    ("headers", "headers"),
+):
     register_transformation(f"uri.{_n}", "", _uri_field(_attr))
 
 
@@ -547,6 +572,9 @@ def uri_schema(v: Any, p: tuple, ctx: Any) -> Any:
 
 
 def _parse_via(v: Any) -> Any:
+    via = _VIA_CACHE.get(v) if type(v) is str else None
+    if via is not None:
+        return via
     from pysips.errors import SIPParseError
     from pysips.sip.headers import parse_via
 
@@ -558,7 +586,7 @@ def _parse_via(v: Any) -> Any:
         raise TrFail("invalid via") from e
     if not vias:
         raise TrFail("invalid via")
-    return vias[0]
+    return _remember(_VIA_CACHE, v, vias[0])
 
 
 @_reg("via.name")
@@ -742,7 +770,14 @@ def split_name_addr(text: str) -> RawNameAddr:
 
 
 def split_name_addr_list(text: str) -> list[RawNameAddr]:
-    """Comma-separated name-addr list (commas inside quotes or <> do not split)."""
+    """Comma-separated name-addr list (commas inside quotes or <> do not split). Raises TrFail."""
+    lst = _NA_CACHE.get(text)
+    if lst is None:
+        lst = _remember(_NA_CACHE, text, _split_name_addr_list(text))
+    return lst
+
+
+def _split_name_addr_list(text: str) -> list[RawNameAddr]:
     out = []
     cur: list[str] = []
     q = False
@@ -890,7 +925,8 @@ register_transformation("ip.isip4", "", _isip((4,)))
 register_transformation("ip.isip6", "", _isip((6,)))
 
 _PRIVATE = [
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8")
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8")
 ]
 
 

@@ -44,6 +44,8 @@ _DISPLAY_CHARS = TOKEN_CHARS + " \t"
 _GEN_VALUE_CHARS = TOKEN_CHARS + "[]:"
 _HOST_CHARS = _ALNUM + "-._"
 _IPV6_CHARS = "0123456789abcdefABCDEF:."
+# Printable ASCII without space, '<', '>', '"' (RFC 3986 excluded characters, which must be %-escaped).
+_URI_SHAPE_CHARS = "".join(chr(c) for c in range(33, 127) if chr(c) not in '<>"')
 
 # Header names seen on the wire -> matching key. Bounded so hostile traffic cannot grow it forever.
 _KEY_CACHE: dict[str, str] = {}
@@ -85,8 +87,10 @@ def split_values(text: str) -> list[str]:
     if "," not in text:
         text = text.strip()
         return [text] if text else []
-    if '"' not in text and "<" not in text:
-        return [v for v in (p.strip() for p in text.split(",")) if v]
+    if '"' not in text:
+        if "<" not in text:
+            return [v for v in (p.strip() for p in text.split(",")) if v]
+        return _split_angle(text)
     out: list[str] = []
     start = i = 0
     n = len(text)
@@ -112,6 +116,31 @@ def split_values(text: str) -> list[str]:
             i = g + 1
     out.append(text[start:].strip())
     return [v for v in out if v]
+
+
+def _split_angle(text: str) -> list[str]:
+    """split_values for the common Route/Contact shape: <...> but no quoted strings."""
+    out: list[str] = []
+    start = pos = 0
+    while True:
+        c = text.find(",", pos)
+        if c < 0:
+            break
+        a = text.find("<", pos, c)
+        if a >= 0:
+            g = text.find(">", a)
+            if g < 0:
+                raise SIPParseError(f"unterminated <...> in {text!r}")
+            pos = g + 1
+            continue
+        v = text[start:c].strip()
+        if v:
+            out.append(v)
+        start = pos = c + 1
+    v = text[start:].strip()
+    if v:
+        out.append(v)
+    return out
 
 
 def _split_params_quoted(text: str) -> list[str]:
@@ -219,20 +248,40 @@ class NameAddr(_Params):
 
     ``display`` is kept as written, with its quotes if it was quoted (like OpenSIPS's $fn); ``display_text``
     gives it unquoted. Assigning a display name that is not a plain token sequence quotes it on output.
+    The URI is parsed when ``uri`` is first read (reading a tag does not need it); a malformed URI raises
+    SIPParseError then.
     """
 
-    __slots__ = ("_display", "_uri", "_params", "_raw")
+    __slots__ = ("_display", "_uri", "_uri_text", "_params", "_raw")
 
     def __init__(
         self, uri: URI | str, display: str | None = None, params: list[tuple[str, str | None]] | None = None
     ) -> None:
         self._uri = parse_uri(uri) if isinstance(uri, str) else uri
+        self._uri_text = str(self._uri)
         self._display = display
         self._params = list(params) if params else []
         self._raw: str | None = None
 
     display = property(attrgetter("_display"), _set_field("_display"))
-    uri = property(attrgetter("_uri"), _set_field("_uri"))
+
+    @property
+    def uri(self) -> URI:
+        uri = self._uri
+        if uri is None:
+            uri = self._uri = parse_uri(self._uri_text)
+        return uri
+
+    @uri.setter
+    def uri(self, value: URI | str) -> None:
+        self._uri = parse_uri(value) if isinstance(value, str) else value
+        self._raw = None
+
+    @property
+    def uri_text(self) -> str:
+        """The URI as text, without parsing it."""
+        uri = self._uri
+        return self._uri_text if uri is None else str(uri)
 
     @property
     def tag(self) -> str | None:
@@ -266,31 +315,42 @@ class NameAddr(_Params):
 
     @property
     def modified(self) -> bool:
-        return self._raw is None or self._uri._raw is None
+        uri = self._uri
+        return self._raw is None or (uri is not None and uri._raw is None)
 
     def copy(self) -> NameAddr:
         new = NameAddr.__new__(NameAddr)
         new._display = self._display
-        new._uri = self._uri.copy()
+        new._uri = None if self._uri is None else self._uri.copy()
+        new._uri_text = self._uri_text
         new._params = list(self._params)
         new._raw = self._raw
         return new
 
     def __str__(self) -> str:
         raw = self._raw
-        if raw is not None and self._uri._raw is not None:
+        uri = self._uri
+        if raw is not None and (uri is None or uri._raw is not None):
             return raw
+        utext = self._uri_text if uri is None else str(uri)
         d = self._display
         if d:
             if not d.startswith('"') and d.strip(_DISPLAY_CHARS):
                 d = '"' + d.replace("\\", "\\\\").replace('"', '\\"') + '"'
-            head = f"{d} <{self._uri}>"
+            head = f"{d} <{utext}>"
         else:
-            head = f"<{self._uri}>"
+            head = f"<{utext}>"
         return head + _format_params(self._params) if self._params else head
 
     def __repr__(self) -> str:
         return f"NameAddr({str(self)!r})"
+
+
+def _check_uri_text(utext: str, whole: str) -> None:
+    # Cheap shape check so a broken From/To is refused at parse time; the full parse waits for .uri.
+    c = utext.find(":")
+    if c <= 0 or c == len(utext) - 1 or utext.strip(_URI_SHAPE_CHARS) or not utext[0].isalpha():
+        raise SIPParseError(f"bad URI in {whole!r}")
 
 
 def parse_name_addr(text: str) -> NameAddr:
@@ -300,14 +360,14 @@ def parse_name_addr(text: str) -> NameAddr:
         raise SIPParseError("empty name-addr")
     display: str | None = None
     c0 = s[0]
-    if c0 == '"':
+    if c0 == "<":
+        lt = 0
+    elif c0 == '"':
         q = _end_quote(s, 0)
         display = s[: q + 1]
         lt = s.find("<", q + 1)
         if lt < 0 or s[q + 1 : lt].strip():
             raise SIPParseError(f"quoted display name not followed by <uri> in {s!r}")
-    elif c0 == "<":
-        lt = 0
     else:
         lt = s.find("<")
         if lt > 0:
@@ -318,7 +378,7 @@ def parse_name_addr(text: str) -> NameAddr:
         gt = s.find(">", lt)
         if gt < 0:
             raise SIPParseError(f"missing '>' in {s!r}")
-        uri = parse_uri(s[lt + 1 : gt])
+        utext = s[lt + 1 : gt]
         rest = s[gt + 1 :]
         if rest:
             rest = rest.strip()
@@ -331,13 +391,15 @@ def parse_name_addr(text: str) -> NameAddr:
     else:
         # addr-spec: a URI with ';', '?' or ',' must be in <>, so any ';' here starts header params.
         utext, semi, ptext = s.partition(";")
-        uri = parse_uri(utext.rstrip())
-        if uri._headers is not None:
+        utext = utext.rstrip()
+        if "?" in utext:
             raise SIPParseError(f"URI with headers must be enclosed in <> in {s!r}")
         params = parse_params(ptext) if semi else []
+    _check_uri_text(utext, s)
     na = NameAddr.__new__(NameAddr)
     na._display = display or None
-    na._uri = uri
+    na._uri = None
+    na._uri_text = utext
     na._params = params
     na._raw = s
     return na

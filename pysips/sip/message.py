@@ -64,6 +64,8 @@ _DEPENDENT_VIEWS: dict[str, tuple[str, ...]] = {
 }
 
 _TOO_LARGE = (413, "Request Entity Too Large")
+# Single-valued headers a server reads on every message: two of them make the message ambiguous (400).
+_SINGLE = ("from", "to", "call-id", "cseq", "content-length", "max-forwards")
 
 
 def _wire_key(name: str) -> str:
@@ -312,8 +314,16 @@ class Message:
                     self._pristine = False
 
     def _sync(self) -> None:
+        cache = self._cache
         for name in self._wt:
-            self._sync_view(name)
+            obj = cache.get(name)
+            if obj.__class__ is list:
+                for o in obj:  # type: ignore[attr-defined]
+                    if o._raw is None or o.modified:
+                        self._sync_view(name)
+                        break
+            elif obj is not None and (obj._raw is None or obj.modified):  # type: ignore[attr-defined]
+                self._sync_view(name)
 
     @property
     def via(self) -> Via | None:
@@ -500,8 +510,9 @@ def _clean(obj: Via | NameAddr) -> str:
     """Serialize an edited view and mark it as matching the header text again."""
     if isinstance(obj, NameAddr):
         uri = obj._uri
-        if uri._raw is None:
+        if uri is not None and uri._raw is None:
             uri._raw = str(uri)
+            obj._raw = None
     text = str(obj)
     obj._raw = text
     return text
@@ -658,8 +669,9 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
     hdrs: list[list] = []
     idx: dict[str, list[list]] = {}
     keys = _WIRE_KEYS
-    for i in range(1, len(lines)):
-        line = lines[i]
+    it = iter(lines)
+    next(it)
+    for line in it:
         name, sep, value = line.partition(":")
         if not sep:
             raise SIPParseError(f"header line without ':': {line[:60]!r}")
@@ -725,6 +737,10 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
 
     if "via" not in idx or "from" not in idx or "to" not in idx or "call-id" not in idx or "cseq" not in idx:
         raise _missing(idx)
+    for key in _SINGLE:
+        entries = idx.get(key)
+        if entries is not None and len(entries) > 1:
+            raise SIPParseError(f"more than one {entries[1][0].strip()} header")
     cseq = parse_cseq(idx["cseq"][0][2])
     if msg.is_request and cseq.method != msg._method:  # type: ignore[union-attr]
         raise SIPParseError(f"CSeq method {cseq.method!r} does not match the request method")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 from typing import Any
+from urllib.parse import unquote
 
 from pysips.errors import SIPParseError
 
@@ -277,3 +278,11 @@ def _parse_sip(uri: URI, rest: str, whole: str) -> None:
         if headers.strip(_HEADER_CHARS):
             raise _bad("headers", whole)
         uri._headers = headers
+
+
+def unescape(text: str) -> str:
+    """Decode %HH escapes (one level, RFC 3986): 'v%61lue%25%34%31' -> 'value%41'. Bytes that are not UTF-8
+    are kept as surrogates, the same convention the message parser uses."""
+    if "%" not in text:
+        return text
+    return unquote(text, errors="surrogateescape")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import trio
 
 from pysips.errors import SIPParseError
@@ -15,6 +16,15 @@ def sip(n: int, body: bytes = b"") -> bytes:
         b"CSeq: 1 OPTIONS\r\n"
         b"Content-Length: %d\r\n\r\n" % (n, len(body))
     ) + body
+
+
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 async def _wait_for(predicate, timeout: float = 5.0) -> None:
@@ -168,6 +178,8 @@ async def test_send_opens_one_connection_and_reuses_it():
         assert got == [(sip(5), target)]
         nursery.cancel_scope.cancel()
     await listener.aclose()
+    for stream in accepted:
+        await stream.aclose()
 
 
 async def test_connect_failure_calls_on_send_error():
@@ -277,6 +289,75 @@ async def test_many_writes_keep_order():
             if i % 37 == 0:
                 await trio.sleep(0)
         assert await _read_until(peer, len(expected)) == expected
-        assert t.sent == 300
+        # The writer counts after send_all returns, which may be after the peer already read the bytes.
+        await _wait_for(lambda: t.sent == 300)
+        await peer.aclose()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="host has no IPv6 loopback")
+async def test_ipv6_send_and_receive():
+    a_got: list[tuple[bytes, tuple[str, int]]] = []
+    b_got: list[tuple[bytes, tuple[str, int]]] = []
+    a = TCPTransport("::1", 0)
+    b = TCPTransport("::1", 0)
+    async with trio.open_nursery() as nursery:
+        a_local = await nursery.start(a.serve, lambda d, addr, tr: a_got.append((d, addr)))
+        b_local = await nursery.start(b.serve, lambda d, addr, tr: b_got.append((d, addr)))
+        assert a_local[0] == "::1"
+        a.send(sip(1), b_local)
+        await _wait_for(lambda: len(b_got) == 1)
+        data, src = b_got[0]
+        assert data == sip(1) and src[0] == "::1" and len(src) == 2
+        # b answers on the connection a opened: no second connection appears.
+        b.send(sip(2), src)
+        await _wait_for(lambda: len(a_got) == 1)
+        assert a_got == [(sip(2), b_local)]
+        assert len(a.connections) == 1 and len(b.connections) == 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_outgoing_connection_uses_listening_ip():
+    # 127.0.0.2 is loopback on Linux; the peer must see the connection coming from the transport's own IP.
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.2", 0))
+    except OSError:
+        pytest.skip("127.0.0.2 not usable")
+    a = TCPTransport("127.0.0.2", 0)
+    b_got: list[tuple[bytes, tuple[str, int]]] = []
+    b = TCPTransport("127.0.0.1", 0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(a.serve, lambda d, addr, tr: None)
+        b_local = await nursery.start(b.serve, lambda d, addr, tr: b_got.append((d, addr)))
+        a.send(sip(1), b_local)
+        await _wait_for(lambda: len(b_got) == 1)
+        assert b_got[0][1][0] == "127.0.0.2"
+        nursery.cancel_scope.cancel()
+
+
+async def test_crlf_ping_gets_pong():
+    got: list[bytes] = []
+    t = TCPTransport("127.0.0.1", 0)
+    async with trio.open_nursery() as nursery:
+        local = await nursery.start(t.serve, lambda d, a, tr: got.append(d))
+        peer = await trio.open_tcp_stream(*local)
+        await peer.send_all(b"\r\n\r\n")
+        assert await _read_until(peer, 2) == b"\r\n"
+        await peer.send_all(sip(1))
+        await _wait_for(lambda: got == [sip(1)])
+        await peer.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_crlf_pingpong_can_be_disabled():
+    t = TCPTransport("127.0.0.1", 0, crlf_pingpong=False)
+    async with trio.open_nursery() as nursery:
+        local = await nursery.start(t.serve, lambda d, a, tr: None)
+        peer = await trio.open_tcp_stream(*local)
+        await peer.send_all(b"\r\n\r\n")
+        with trio.move_on_after(0.1) as scope:
+            await peer.receive_some(10)
+        assert scope.cancelled_caught
         await peer.aclose()
         nursery.cancel_scope.cancel()

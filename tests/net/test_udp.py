@@ -200,3 +200,18 @@ async def test_ipv6_loopback_roundtrip():
             nursery.cancel_scope.cancel()
     assert got == [(b"v6", peer_addr)]
     assert data == b"back"
+
+
+def test_send_before_bind_raises_and_after_bind_works():
+    t = UDPTransport("127.0.0.1", 0)
+    with pytest.raises(RuntimeError, match="before bind"):
+        t.send(b"x", ("127.0.0.1", 9))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.settimeout(5)
+        local = t.bind()
+        try:
+            assert t.send(b"early", peer.getsockname()) is True
+            assert peer.recvfrom(100) == (b"early", local)
+        finally:
+            t.close()

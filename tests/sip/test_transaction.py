@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pysips.sip.message import parse_message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pysips.sip.message import parse_message
 from pysips.sip.timers import TimerConfig, TimerHeap
 from pysips.sip.transaction import (
     Kind,
@@ -124,6 +126,7 @@ def test_non_invite_client_in_proceeding_retransmits_every_t2():
     layer = TransactionLayer()
     req = request("REGISTER")
     txn = layer.new_client_transaction(req, DEST, 0.0)
+    layer.take_events()
     assert send_times(run_until(layer, 0.6)) == [0.5]
     assert layer.receive_response(response(req, 100, to_tag=None), DEST, 0.6) == (txn, False)
     assert txn.state == State.PROCEEDING
@@ -136,6 +139,7 @@ def test_non_invite_client_in_proceeding_retransmits_every_t2():
 def test_custom_timer_config_scales_the_schedule():
     layer = TransactionLayer(TimerConfig(t1=0.25, t2=1.0, t4=2.0))
     layer.new_client_transaction(request("OPTIONS"), DEST, 10.0)
+    layer.take_events()
     timeline = run_timers(layer)
     assert send_times(timeline) == [
         10.25,
@@ -190,7 +194,7 @@ def test_2xx_terminates_invite_client_transaction_rfc3261():
     assert layer.receive_response(ok, DEST, 0.2) == (txn, False)
     assert txn.state == State.TERMINATED and txn.last_response is ok
     assert [type(e) for e in layer.take_events()] == [TerminatedEvent]
-    assert len(layer) == 0
+    assert len(layer) == 0 and not layer.has_events
     # a 2xx retransmission is a stray now (a proxy forwards it statelessly)
     assert layer.receive_response(response(inv, 200), DEST, 0.3) == (None, False)
 
@@ -243,7 +247,7 @@ def test_invite_client_acks_non_2xx_final(status):
 
 
 def test_late_provisional_after_final_is_absorbed_by_client():
-    layer = TransactionLayer()
+    layer = TransactionLayer(keep_messages=True)
     inv = request()
     txn = layer.new_client_transaction(inv, DEST, 0.0)
     layer.receive_response(response(inv, 486), DEST, 0.1)
@@ -264,12 +268,14 @@ def test_response_matching_uses_branch_and_cseq_method():
     assert layer.receive_response(response(cancel_like, 200), DEST, 0.1) == (None, False)
     assert txn.state == State.CALLING
     assert layer.find_client("z9hG4bKclient1", "INVITE") is txn
+    assert txn.last_status == 0
 
 
 def test_timer_c_reports_but_keeps_the_transaction():
     layer = TransactionLayer()
     inv = request()
     txn = layer.new_client_transaction(inv, DEST, 0.0, timer_c=180.0)
+    layer.take_events()
     layer.receive_response(response(inv, 100, to_tag=None), DEST, 0.1)
     assert layer.get_timer() is None  # a 100 does not arm Timer C
     layer.receive_response(response(inv, 180), DEST, 1.0)
@@ -417,7 +423,7 @@ def test_non_invite_server_resends_last_provisional_in_proceeding():
 
 # --------------------------------------------------------------------------------------------- ordering
 def test_no_provisional_after_final_invite_server():
-    layer = TransactionLayer()
+    layer = TransactionLayer(keep_messages=True)
     inv = request()
     layer.receive_request(inv, SRC, 0.0)
     txn = layer.new_server_transaction(inv, SRC, 0.0)
@@ -563,6 +569,8 @@ def test_client_cancel_in_proceeding_is_sent_at_once_and_not_after_final():
     ict2 = layer2.new_client_transaction(inv, DEST, 0.0)
     layer2.receive_response(response(inv, 486), DEST, 0.1)
     assert layer2.cancel(ict2, 0.2) is None
+    with pytest.raises(ValueError, match="only a client INVITE"):
+        layer2.cancel(layer2.new_client_transaction(request("OPTIONS", branch="z9hG4bKo"), DEST, 0.0), 0.3)
 
 
 # -------------------------------------------------------------------------------------- reliable transport
@@ -572,6 +580,7 @@ def test_reliable_transport_has_no_retransmissions_and_zero_cleanup_timers():
     ict = layer.new_client_transaction(inv, DEST, 0.0)
     assert ict.reliable and ict.transport == "TCP"
     assert layer.get_timer() == 32.0  # only Timer B
+    layer.take_events()
     layer.receive_response(response(inv, 486), DEST, 1.0)
     events = layer.take_events()
     assert [type(e) for e in events] == [SendEvent, TerminatedEvent]  # ACK, then Timer D = 0
@@ -604,6 +613,42 @@ def test_explicit_reliable_flag_overrides_via_transport():
     layer.new_client_transaction(request("OPTIONS"), DEST, 0.0, transport="TLS", reliable=True)
     assert layer.get_timer() == 32.0
     assert layer.take_events()[0].transport == "TLS"
+
+
+# ------------------------------------------------------------------------------------------------- memory
+def test_wait_states_release_parsed_messages_but_keep_working():
+    layer = TransactionLayer()
+    inv = request()
+    ict = layer.new_client_transaction(request(branch="z9hG4bKout"), DEST, 0.0)
+    assert ict.request is not None
+    layer.take_events()
+    layer.receive_response(response(request(branch="z9hG4bKout"), 486), DEST, 0.1)
+    assert ict.state == State.COMPLETED and ict.request is None and ict.last_response is None
+    ack = sends(layer.take_events())
+    assert parse_message(ack[0]).method == "ACK"
+    layer.receive_response(response(request(branch="z9hG4bKout"), 486), DEST, 0.2)
+    assert sends(layer.take_events()) == ack  # the ACK still goes out again
+    layer.receive_request(inv, SRC, 0.0)
+    ist = layer.new_server_transaction(inv, SRC, 0.0)
+    assert ist.request is inv
+    busy = response(inv, 486)
+    layer.send_response(ist, busy, 0.1)
+    assert ist.request is None and ist.last_response is None and ist.method == "INVITE"
+    assert ist.last_status == 486 and ict.last_status == 486
+    assert layer.has_events
+    layer.take_events()
+    assert layer.receive_request(request(), SRC, 0.2) == (ist, True)
+    assert sends(layer.take_events()) == [busy.to_bytes()]
+
+
+def test_keep_messages_keeps_them():
+    layer = TransactionLayer(keep_messages=True)
+    inv = request()
+    layer.receive_request(inv, SRC, 0.0)
+    ist = layer.new_server_transaction(inv, SRC, 0.0)
+    busy = response(inv, 486)
+    layer.send_response(ist, busy, 0.1)
+    assert ist.request is inv and ist.last_response is busy
 
 
 # -------------------------------------------------------------------------------------------- misc events
@@ -679,3 +724,49 @@ def test_timer_heap_order_cancel_and_sweep():
     assert len(heap) == 1000
     assert len(heap._heap) < 5000  # dead entries were swept
     assert heap.next_deadline() == 4100.0
+
+
+# ------------------------------------------------------------------------------------ property: ordering
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["INVITE", "OPTIONS"]),
+    transport=st.sampled_from(["UDP", "TCP"]),
+    rfc6026=st.booleans(),
+    steps=st.lists(
+        st.one_of(
+            st.sampled_from([100, 180, 183, 200, 202, 302, 486, 603]),
+            st.sampled_from(["retransmit", "ack", "tick"]),
+        ),
+        max_size=12,
+    ),
+)
+def test_server_never_sends_a_provisional_after_a_final(method, transport, rfc6026, steps):
+    layer = TransactionLayer(rfc6026=rfc6026)
+    req = request(method, transport=transport)
+    layer.receive_request(req, SRC, 0.0)
+    txn = layer.new_server_transaction(req, SRC, 0.0)
+    now = 0.0
+    statuses = []
+    for step in steps:
+        now += 0.3
+        if step == "retransmit":
+            layer.receive_request(request(method, transport=transport), SRC, now)
+        elif step == "ack":
+            layer.receive_request(request("ACK", transport=transport, to_tag="totag9"), SRC, now)
+        elif step == "tick":
+            run_until(layer, now)
+        else:
+            layer.send_response(txn, response(req, step), now)
+        statuses += [int(d.split(b" ", 2)[1]) for d in sends(layer.take_events())]
+    run_timers(layer)
+    finals = [i for i, s in enumerate(statuses) if s >= 200]
+    if finals:
+        assert all(s >= 200 for s in statuses[finals[0] :]), statuses
+        final_set = {s for s in statuses if s >= 200}
+        if rfc6026 and method == "INVITE" and statuses[finals[0]] < 300:
+            # Accepted: further 2xx (e.g. from other forks) go out, nothing else
+            assert all(200 <= s < 300 for s in final_set), statuses
+        else:
+            # one final status only (possibly retransmitted)
+            assert len(final_set) == 1, statuses
+    assert len(layer) == 0 or txn.state in (State.PROCEEDING, State.TRYING)

@@ -1,0 +1,371 @@
+"""tm: transaction functions. Transaction state lives in the proxy; these functions record script decisions on the
+Context (``t_on_failure`` & co) and call the Env for everything that needs a transaction:
+
+  env.relay(ctx, flags: int, outbound: str | None) -> int       t_relay (flags: OpenSIPS bit values, see T_RELAY_FLAGS)
+  env.t_newtran(ctx) -> int                                     0 = retransmission absorbed (script stops)
+  env.t_check_trans(ctx) -> int                                 see the README semantics (0 stops the script)
+  env.t_reply(ctx, code, reason, body=None) -> int              t_reply / t_reply_with_body
+  env.t_was_cancelled(ctx) -> bool, env.t_local_replied(ctx, which) -> bool
+  env.t_replicate(ctx, uri, flags) -> int, env.t_flush_flags(ctx) -> int, env.t_cancel_branch(ctx, flags) -> int
+Without such a method the base Env records the call and a neutral code is returned (documented per function).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pysips.modules import (
+    ALL_ROUTES,
+    ANY,
+    BRANCH,
+    FAILURE,
+    INT,
+    LOCAL,
+    ONREPLY,
+    REGEX,
+    REQUEST,
+    ROUTE,
+    STR,
+    VAR,
+    FunctionSpec,
+    ModParamSpec,
+    ModuleSpec,
+    ParamSpec,
+)
+from pysips.modules.core import log_error, parse_socket
+from pysips.modules.sl import _code, reply_code_fixup
+
+# t_relay flags: OpenSIPS 3.x names and the 2.x numeric values they replace
+T_RELAY_FLAGS = {
+    "no-auto-477": 0x02,
+    "no-dns-failover": 0x04,
+    "pass-reason-hdr": 0x08,
+    "allow-no-cancel": 0x10,
+}
+
+
+def relay_flags_fixup(value: Any) -> int | str:
+    """'no-auto-477,no-dns-failover' (3.x), 0x02|0x04 numbers (2.x) -> int mask; a 2.x destination stays a str."""
+    if isinstance(value, int):
+        return value
+    s = str(value).strip()
+    if not s:
+        return 0
+    try:
+        return int(s, 0)
+    except ValueError:
+        pass
+    mask = 0
+    for name in (x.strip().lower() for x in s.split(",")):
+        if not name:
+            continue
+        bit = T_RELAY_FLAGS.get(name)
+        if bit is None:
+            if len(s.split(",")) == 1 and _looks_like_dest(s):
+                # 2.x t_relay("proto:host:port" [, flags])
+                parse_socket(s)
+                return s
+            raise ValueError(f"unknown t_relay flag {name!r} (known: {', '.join(T_RELAY_FLAGS)})")
+        mask |= bit
+    return mask
+
+
+def _looks_like_dest(s: str) -> bool:
+    return any(c in s for c in ".:[") or s.isalnum()
+
+
+def flag_names(mask: int) -> list[str]:
+    return [n for n, b in T_RELAY_FLAGS.items() if mask & b]
+
+
+def _env_call(ctx: Any, name: str, default: Any, *args: Any, **kw: Any) -> Any:
+    fn = getattr(ctx.env, name, None)
+    if fn is not None:
+        return fn(ctx, *args, **kw)
+    ctx.env.record(name, **{f"arg{i}": a for i, a in enumerate(args)}, **kw)
+    return default
+
+
+def w_t_relay(ctx: Any, flags: Any = None, outbound: str | None = None) -> int:
+    msg = ctx.msg
+    if msg is None or not msg.is_request:
+        return -2
+    dest: str | None = outbound or None
+    if isinstance(flags, str):
+        try:
+            f = relay_flags_fixup(flags)
+        except ValueError as e:
+            log_error(ctx, f"t_relay: {e}")
+            return -1
+        if isinstance(f, str):
+            # 2.x t_relay(dest, flags): the second parameter holds the flags
+            dest, f = f, relay_flags_fixup(outbound) if outbound else 0
+            if isinstance(f, str):
+                log_error(ctx, f"t_relay: bad flags {outbound!r}")
+                return -1
+        mask = f
+    else:
+        mask = flags or 0
+    return ctx.env.relay(ctx, mask, dest)
+
+
+def w_t_newtran(ctx: Any) -> int:
+    return _env_call(ctx, "t_newtran", 1)
+
+
+def w_t_check_trans(ctx: Any) -> int:
+    return _env_call(ctx, "t_check_trans", -1)
+
+
+def w_t_reply(ctx: Any, code: Any, reason: str) -> int:
+    c = _code(ctx, code)
+    if c is None:
+        return -1
+    fn = getattr(ctx.env, "t_reply", None)
+    if fn is not None:
+        return fn(ctx, c, reason)
+    return ctx.env.reply(ctx, c, reason, True)
+
+
+def w_t_reply_with_body(ctx: Any, code: Any, reason: str, body: str) -> int:
+    c = _code(ctx, code)
+    if c is None:
+        return -1
+    return _env_call(ctx, "t_reply", 1, c, reason, body=body)
+
+
+def w_t_on_failure(ctx: Any, name: str) -> int:
+    ctx.t_on_failure = str(name)
+    return 1
+
+
+def w_t_on_reply(ctx: Any, name: str) -> int:
+    ctx.t_on_reply = str(name)
+    return 1
+
+
+def w_t_on_branch(ctx: Any, name: str) -> int:
+    ctx.t_on_branch = str(name)
+    return 1
+
+
+def reply_code(ctx: Any) -> int | None:
+    """The reply status t_check_status looks at: the reply in onreply/failure routes, else the transaction's."""
+    rep = ctx.reply_msg()
+    if rep is not None:
+        return rep.status
+    code = getattr(ctx, "t_reply_code", None)
+    if code is None:
+        fn = getattr(ctx.env, "t_reply_code", None)
+        code = fn(ctx) if fn is not None else None
+    return code
+
+
+def w_t_check_status(ctx: Any, rx: Any) -> int:
+    code = reply_code(ctx)
+    if code is None:
+        return -1
+    if isinstance(rx, str):
+        from pysips.modules._regex import compile_script_regex
+
+        rx = compile_script_regex(rx)
+    return 1 if rx.search(str(code)) else -1
+
+
+def w_t_was_cancelled(ctx: Any) -> int:
+    fn = getattr(ctx.env, "t_was_cancelled", None)
+    if fn is not None:
+        return 1 if fn(ctx) else -1
+    return 1 if getattr(ctx, "t_cancelled", False) else -1
+
+
+def local_replied_fixup(value: Any) -> str:
+    s = str(value).strip().lower()
+    for w in ("all", "branch", "last"):
+        if s.startswith(w):
+            return w
+    raise ValueError(f'invalid value {value!r} (use "all", "branch" or "last")')
+
+
+def w_t_local_replied(ctx: Any, which: str) -> int:
+    fn = getattr(ctx.env, "t_local_replied", None)
+    if fn is None:
+        return -1
+    return 1 if fn(ctx, local_replied_fixup(which)) else -1
+
+
+def w_t_replicate(ctx: Any, uri: str, flags: Any = None) -> int:
+    f = relay_flags_fixup(flags) if isinstance(flags, str) else (flags or 0)
+    return _env_call(ctx, "t_replicate", 1, uri, f)
+
+
+def w_t_flush_flags(ctx: Any) -> int:
+    return _env_call(ctx, "t_flush_flags", 1)
+
+
+def w_t_add_hdrs(ctx: Any, hdrs: str) -> int:
+    ctx.t_extra_hdrs = hdrs
+    return 1
+
+
+def w_t_add_cancel_reason(ctx: Any, reason: str) -> int:
+    ctx.t_cancel_reason = reason
+    return 1
+
+
+def cancel_branch_fixup(value: Any) -> str:
+    s = str(value or "")
+    for c in s:
+        if c.lower() not in "ao":
+            raise ValueError(f"unknown t_cancel_branch flag {c!r} (a = all, o = others)")
+    return s.lower()
+
+
+def w_t_cancel_branch(ctx: Any, flags: str | None = None) -> int:
+    return _env_call(ctx, "t_cancel_branch", 1, cancel_branch_fixup(flags))
+
+
+def _d(name: str, *params: ParamSpec, routes: frozenset[str]) -> FunctionSpec:
+    return FunctionSpec(name, tuple(params), None, routes)
+
+
+def _s(name: str, opt: bool = False) -> ParamSpec:
+    return ParamSpec(STR, optional=opt, name=name)
+
+
+_RF = frozenset({REQUEST, FAILURE})
+_RFOBL = frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL})
+_RFOB = frozenset({REQUEST, FAILURE, ONREPLY, BRANCH})
+
+MODULE = ModuleSpec.build(
+    "tm",
+    functions=[
+        FunctionSpec(
+            "t_relay",
+            (
+                ParamSpec(STR, optional=True, name="flags", fixup=relay_flags_fixup),
+                ParamSpec(STR, optional=True, name="outbound_proxy"),
+            ),
+            w_t_relay,
+            _RF,
+        ),
+        FunctionSpec("t_newtran", (), w_t_newtran, frozenset({REQUEST})),
+        FunctionSpec("t_check_trans", (), w_t_check_trans, frozenset({REQUEST, BRANCH})),
+        FunctionSpec(
+            "t_reply",
+            (ParamSpec(INT, name="code", fixup=reply_code_fixup), _s("reason_phrase")),
+            w_t_reply,
+            _RF,
+        ),
+        FunctionSpec(
+            "t_reply_with_body",
+            (ParamSpec(INT, name="code", fixup=reply_code_fixup), _s("reason_phrase"), _s("body")),
+            w_t_reply_with_body,
+            _RF,
+        ),
+        FunctionSpec(
+            "t_on_failure",
+            (ParamSpec(ROUTE, name="failure_route", route_kind="failure"),),
+            w_t_on_failure,
+            _RFOBL,
+        ),
+        FunctionSpec(
+            "t_on_reply", (ParamSpec(ROUTE, name="reply_route", route_kind="onreply"),), w_t_on_reply, _RFOBL
+        ),
+        FunctionSpec(
+            "t_on_branch", (ParamSpec(ROUTE, name="branch_route", route_kind="branch"),), w_t_on_branch, _RFOB
+        ),
+        FunctionSpec("t_check_status", (ParamSpec(REGEX, name="re"),), w_t_check_status, _RFOB),
+        FunctionSpec("t_was_cancelled", (), w_t_was_cancelled, _RFOB),
+        FunctionSpec(
+            "t_local_replied",
+            (ParamSpec(STR, name="reply", fixup=local_replied_fixup),),
+            w_t_local_replied,
+            _RFOB,
+        ),
+        FunctionSpec(
+            "t_replicate",
+            (_s("uri"), ParamSpec(STR, optional=True, name="flags", fixup=relay_flags_fixup)),
+            w_t_replicate,
+            _RF,
+        ),
+        FunctionSpec("t_flush_flags", (), w_t_flush_flags, frozenset({REQUEST, BRANCH})),
+        FunctionSpec("t_add_hdrs", (_s("sip_hdrs"),), w_t_add_hdrs, frozenset({REQUEST})),
+        FunctionSpec("t_add_cancel_reason", (_s("reason_hdr"),), w_t_add_cancel_reason, frozenset({REQUEST})),
+        FunctionSpec(
+            "t_cancel_branch",
+            (ParamSpec(STR, optional=True, name="flags", fixup=cancel_branch_fixup),),
+            w_t_cancel_branch,
+            frozenset({ONREPLY}),
+        ),
+        _d("t_write_req", _s("info"), _s("fifo"), routes=frozenset({REQUEST, FAILURE, BRANCH})),
+        _d("t_write_unix", _s("info"), _s("sock"), routes=frozenset({REQUEST, FAILURE, BRANCH})),
+        _d(
+            "t_new_request",
+            _s("method"),
+            _s("ruri"),
+            _s("from"),
+            _s("to"),
+            _s("body", True),
+            _s("ctx", True),
+            routes=ALL_ROUTES,
+        ),
+        _d("t_inject_branches", _s("source"), _s("flags", True), routes=frozenset({REQUEST, ONREPLY})),
+        _d(
+            "t_wait_for_new_branches",
+            ParamSpec(INT, optional=True, name="branches"),
+            routes=frozenset({REQUEST}),
+        ),
+        _d("t_wait_no_more_branches", routes=_RFOB),
+        _d("t_anycast_replicate", routes=frozenset({REQUEST})),
+        _d(
+            "t_reply_by_callid",
+            ParamSpec(INT, name="code"),
+            _s("reason_phrase"),
+            _s("callid", True),
+            _s("cseq", True),
+            routes=frozenset({REQUEST}),
+        ),
+        _d(
+            "t_get_branch_idx_by_attr",
+            _s("attr"),
+            _s("val_str", True),
+            ParamSpec(INT, optional=True, name="val_int"),
+            ParamSpec(VAR, optional=True, name="result_var"),
+            ParamSpec(INT, optional=True, name="offset"),
+            routes=ALL_ROUTES,
+        ),
+        _d("t_release", routes=frozenset({REQUEST})),
+    ],
+    params=[
+        ModParamSpec("fr_timeout", INT, 5),
+        ModParamSpec("fr_inv_timeout", INT, 120),
+        ModParamSpec("fr_timer", INT, 5),
+        ModParamSpec("fr_inv_timer", INT, 120),
+        ModParamSpec("fr_timer_avp", STR),
+        ModParamSpec("fr_inv_timer_avp", STR),
+        ModParamSpec("wt_timer", INT, 5),
+        ModParamSpec("delete_timer", INT, 2),
+        ModParamSpec("T1_timer", INT, 500),
+        ModParamSpec("T2_timer", INT, 4000),
+        ModParamSpec("ruri_matching", INT, 1),
+        ModParamSpec("via1_matching", INT, 1),
+        ModParamSpec("unix_tx_timeout", INT, 2),
+        ModParamSpec("restart_fr_on_each_reply", INT, 1),
+        ModParamSpec("tw_append", STR, None, repeatable=True),
+        ModParamSpec("enable_stats", INT, 1),
+        ModParamSpec("pass_provisional_replies", INT, 0),
+        ModParamSpec("syn_branch", INT, 1),
+        ModParamSpec("onreply_avp_mode", INT, 0),
+        ModParamSpec("disable_6xx_block", INT, 0),
+        ModParamSpec("minor_branch_flag", ANY),
+        ModParamSpec("own_timer_proc", INT, 0),
+        ModParamSpec("timer_partitions", INT, 1),
+        ModParamSpec("auto_100trying", INT, 1),
+        ModParamSpec("tm_replication_cluster", INT, 0),
+        ModParamSpec("cluster_param", STR, "cid"),
+        ModParamSpec("cluster_auto_cancel", INT, 1),
+        ModParamSpec("local_request_route", STR),
+        ModParamSpec("local_reply_route", STR),
+    ],
+)

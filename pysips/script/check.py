@@ -1,0 +1,154 @@
+"""``pysips check FILE...``: lint routing scripts like ``opensips -C``, but reporting every problem at once.
+
+Each file is parsed (syntax errors, 1.x syntax warnings) and, when the syntax is clean, compiled (unknown or
+unimplemented functions, arity, parameter kinds, route types, undefined routes, PVs...). Diagnostics print as
+``file:line:col: error|warning: message`` with the source line, a caret and a hint. Exit status: 0 when no
+file has errors (warnings are fine), 1 when some file has errors, 2 on usage errors (a missing file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from typing import Any, TextIO
+
+from pysips.errors import ScriptError
+from pysips.script.parser import parse_file
+
+_UNIMPL_MODULE = re.compile(r'^module "([\w-]+)" is an OpenSIPS module that pysips does not implement')
+_UNIMPL_FUNCTION = re.compile(
+    r"^(\w+)(?:\(\))? (?:is an OpenSIPS function|\(module [\w-]+\) is declared but not)"
+)
+
+
+def _generation_label(gen: int, forced: bool) -> str:
+    return f"OpenSIPS {gen}.x ({'--opensips-version' if forced else 'detected'})"
+
+
+def check_file(path: str, generation: int | None = None) -> tuple[int, list[ScriptError]]:
+    """Parse and (when the syntax is clean) compile one script; returns (generation, diagnostics)."""
+    script, diags = parse_file(path, generation=generation)
+    if not any(d.severity == "error" for d in diags):
+        from pysips.script.compiler import compile_script
+
+        _program, semantic = compile_script(script)
+        diags = diags + list(semantic)
+    return script.generation, diags
+
+
+def _unimplemented(diags: list[ScriptError]) -> tuple[list[str], list[str]]:
+    mods: set[str] = set()
+    funcs: set[str] = set()
+    for d in diags:
+        m = _UNIMPL_MODULE.match(d.message)
+        if m:
+            mods.add(m.group(1))
+            continue
+        m = _UNIMPL_FUNCTION.match(d.message)
+        if m:
+            funcs.add(m.group(1))
+    return sorted(mods), sorted(funcs)
+
+
+def _diag_json(d: ScriptError) -> dict[str, Any]:
+    return {
+        "severity": d.severity,
+        "code": d.code,
+        "message": d.message,
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "hint": d.hint,
+    }
+
+
+def _signature(spec: Any) -> str:
+    parts = []
+    for p in spec.params:
+        label = p.name or p.kind
+        parts.append(f"[{label}]" if p.optional else label)
+    return f"{spec.name}({', '.join(parts)})"
+
+
+def list_functions(out: TextIO) -> int:
+    from pysips.modules import load_registry
+
+    registry = load_registry()
+    for mname in sorted(registry, key=lambda n: (n != "core", n)):
+        spec = registry[mname]
+        seen: dict[int, Any] = {}
+        for f in spec.functions.values():
+            seen.setdefault(id(f), f)
+        print(f"{mname}:", file=out)
+        for f in sorted(seen.values(), key=lambda f: f.name):
+            extra = []
+            if f.aliases:
+                extra.append("aliases: " + ", ".join(f.aliases))
+            if f.impl is None:
+                extra.append("declared, not implemented")
+            suffix = f"  ({'; '.join(extra)})" if extra else ""
+            print(f"  {_signature(f)}{suffix}", file=out)
+    return 0
+
+
+def check_main(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    if getattr(args, "list_functions", False):
+        return list_functions(out)
+    files: list[str] = list(getattr(args, "files", None) or [])
+    fmt = getattr(args, "format", "text") or "text"
+    forced = getattr(args, "opensips_version", None)
+    generation = int(forced) if forced else None
+    missing = [f for f in files if not os.path.isfile(f)]
+    if not files or missing:
+        for f in missing:
+            print(f"pysips check: {f}: no such file", file=sys.stderr)
+        if not files:
+            print("pysips check: no file given", file=sys.stderr)
+        return 2
+
+    report: list[dict[str, Any]] = []
+    nerr = nwarn = 0
+    all_mods: set[str] = set()
+    all_funcs: set[str] = set()
+    for path in files:
+        gen, diags = check_file(path, generation)
+        e = sum(1 for d in diags if d.severity == "error")
+        nerr += e
+        nwarn += len(diags) - e
+        mods, funcs = _unimplemented(diags)
+        all_mods.update(mods)
+        all_funcs.update(funcs)
+        if fmt == "json":
+            report.append(
+                {
+                    "path": path,
+                    "generation": gen,
+                    "diagnostics": [_diag_json(d) for d in diags],
+                    "unimplemented": {"modules": mods, "functions": funcs},
+                }
+            )
+            continue
+        for d in diags:
+            print(d.format(), file=out)
+        print(f"{path}: syntax: {_generation_label(gen, generation is not None)}", file=out)
+
+    if fmt == "json":
+        doc = {
+            "files": report,
+            "errors": nerr,
+            "warnings": nwarn,
+            "unimplemented": {"modules": sorted(all_mods), "functions": sorted(all_funcs)},
+        }
+        json.dump(doc, out, indent=2)
+        out.write("\n")
+    else:
+        print(
+            f"{nerr} error{'s' if nerr != 1 else ''}, {nwarn} warning{'s' if nwarn != 1 else ''}; "
+            f"unimplemented: modules [{', '.join(sorted(all_mods))}], functions [{', '.join(sorted(all_funcs))}]",
+            file=out,
+        )
+    return 1 if nerr else 0

@@ -1,0 +1,101 @@
+"""Fuzzing: whatever the input, the parser reports ScriptErrors and never raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pysips.errors import ScriptError
+from pysips.script import ast as A
+from pysips.script.parser import parse_snippet, parse_text
+
+CORPUS = (Path(__file__).parents[2] / ".." / "shared" / "corpus" / "cfg").resolve()
+
+SAMPLE = """\
+log_level=3
+socket=udp:127.0.0.1:5060 as 1.2.3.4:5060
+loadmodule "tm.so"
+modparam("tm", "fr_timeout", 5)
+route {
+    if (!mf_process_maxfwd_header(10)) { send_reply(483, "Too Many Hops"); exit; }
+    if ($si == 10.0.0.0/8 && ($rm == "INVITE" || uri == myself)) {
+        $var(x) = $(avp(a)[0]{s.len}) + 1;
+        switch ($rU) { case "1": route(one, 1, "a"); break; default: drop(); }
+    } else if (is_method("BYE")) {
+        for ($var(v) in $(avp(x)[*])) xlog("L_INFO", "v=$var(v)\\n" "folded");
+    }
+    /* nested /* comment */ */ t_relay();   # done
+}
+route[one] { while ($var(i) < 3) { $var(i) += 1; } return(1, $var(i)); }
+failure_route[f] { if (t_was_cancelled()) exit; }
+timer_route[t, 10] { $shv(x) = 0; }
+"""
+
+TOKENS = [
+    "route", "route[a]", "onreply_route", "failure_route[x]", "timer_route[t, 5]", "event_route[E]",
+    "{", "}", "(", ")", "[", "]", ";", ",", ":", ".", "=", "==", "!=", "=~", "!~", "<", ">", "<=", ">=",
+    "+", "-", "*", "/", "%", "&", "|", "^", "~", "<<", ">>", "!", "&&", "||", "and", "or", "not",
+    ":=", "+=", "if", "else", "while", "for", "in", "switch", "case", "default", "break", "esac",
+    "return", "exit", "drop", "assert", "async", "launch", "loadmodule", "modparam", "log_level", "socket",
+    "$ru", "$var(x)", "$(avp(x)[0])", "$hdr(From)", "$avp(x)[0]", "$", "$(", '"str"', "'sq'", '"a\\"b"',
+    '"', "'", "1", "-1", "0x1F", "017", "10.0.0.1", "10.0.0.0/8", "::1", "yes", "NULL", "myself", "uri",
+    "method", "f", "x_y", "#c\n", "/* c */", "/*", "*/", "//", "\n", " ", "\t", "\\\n", "include_file \"x\"\n",
+    "@", "`", "\x00", "é",
+]
+
+
+def _check(script, diags):
+    assert isinstance(script, A.Script)
+    for d in diags:
+        assert isinstance(d, ScriptError)
+        assert d.severity in ("error", "warning")
+        assert d.code[0] in "EW" and d.code[1:].isdigit()
+        assert d.format()
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=60), st.lists(st.sampled_from([" ", "\n", ""]), max_size=60))
+def test_random_token_sequences_never_raise(tokens, seps):
+    text = "".join(t + (seps[i] if i < len(seps) else " ") for i, t in enumerate(tokens))
+    _check(*parse_text(text, "fuzz.cfg"))
+    _check(*parse_snippet(text))
+
+
+def _sources() -> list[str]:
+    files = sorted(CORPUS.glob("*.cfg"))[::6] if CORPUS.is_dir() else []
+    return [SAMPLE] + [f.read_text(encoding="utf-8", errors="replace") for f in files]
+
+
+SOURCES = _sources()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(SOURCES),
+    st.lists(
+        st.tuples(st.sampled_from(["del", "dup", "ins", "swap"]), st.floats(0, 1), st.integers(1, 40), st.sampled_from(TOKENS)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_mutated_scripts_never_raise(text, mutations):
+    for op, where, size, tok in mutations:
+        i = int(where * len(text))
+        if op == "del":
+            text = text[:i] + text[i + size :]
+        elif op == "dup":
+            text = text[:i] + text[i : i + size] + text[i:]
+        elif op == "ins":
+            text = text[:i] + tok + text[i:]
+        else:
+            j = min(len(text), i + size)
+            text = text[:i] + text[j : j + size] + text[i:j] + text[j + size :]
+    _check(*parse_text(text, "mutant.cfg"))
+
+
+def test_sample_is_clean():
+    script, diags = parse_text(SAMPLE, "sample.cfg")
+    assert [d.code for d in diags] == ["W101"]
+    assert [r.name for r in script.routes] == [None, "one", "f", "t"]
