@@ -156,6 +156,8 @@ def ere_to_python(pattern: str, *, newline: bool = True) -> str:
 
 
 _CACHE: dict[tuple[str, bool, bool], re.Pattern[str]] = {}
+# compiled pattern -> (ERE source, icase, newline), to re-derive the module flavour of a regex compiled elsewhere
+_SOURCE: dict[re.Pattern[str], tuple[str, bool, bool]] = {}
 
 
 def compile_ere(pattern: str, *, icase: bool = True, newline: bool = True) -> re.Pattern[str]:
@@ -172,12 +174,24 @@ def compile_ere(pattern: str, *, icase: bool = True, newline: bool = True) -> re
         raise ValueError(f"bad regular expression {pattern!r}: {e.msg}") from None
     if len(_CACHE) < 4096:
         _CACHE[key] = rx
+        _SOURCE[rx] = key
     return rx
 
 
 def compile_script_regex(pattern: str) -> re.Pattern[str]:
     """A REGEX function parameter: REG_EXTENDED|REG_ICASE|REG_NEWLINE (OpenSIPS mod_fix.c)."""
     return compile_ere(pattern, icase=True, newline=True)
+
+
+def script_regex(rx: str | re.Pattern[str]) -> re.Pattern[str]:
+    """The regex a module function must use: REG_NEWLINE on (``^``/``$`` at line boundaries), as OpenSIPS compiles
+    CMD_PARAM_REGEX parameters. A pattern compiled for ``=~`` (no REG_NEWLINE) is re-derived from its ERE source."""
+    if isinstance(rx, str):
+        return compile_script_regex(rx)
+    src = _SOURCE.get(rx)
+    if src is not None and not src[2]:
+        return compile_ere(src[0], icase=src[1], newline=True)
+    return rx
 
 
 def pv_token_end(s: str, i: int) -> int:

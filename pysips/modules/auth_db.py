@@ -33,7 +33,8 @@ MODULE = ModuleSpec.build(
         ),
         FunctionSpec(
             "db_does_uri_exist",
-            (ParamSpec(STR, name="uri"), ParamSpec(STR, name="table")),
+            # 3.x takes (uri, table); 2.x scripts call the uri module's db_does_uri_exist() with no parameter
+            (ParamSpec(STR, optional=True, name="uri"), ParamSpec(STR, optional=True, name="table")),
             None,
             frozenset({REQUEST, FAILURE, LOCAL}),
         ),

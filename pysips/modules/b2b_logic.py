@@ -1,12 +1,43 @@
-"""b2b_logic: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""b2b_logic: the script API of the B2BUA (OpenSIPS 1.x-3.4 export tables).
+
+Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])``; the engine is ``ctx.env.core.b2b``
+(pysips.b2b.engine.B2BEngine). The other functions are declared so scripts using them load with a warning.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pysips.modules import ANY, INT, REQUEST, STR, VAR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+
+
+def _engine(ctx: Any) -> Any:
+    core = getattr(ctx.env, "core", None)
+    return getattr(core, "b2b", None) if core is not None else None
+
+
+def w_b2b_init_request(
+    ctx: Any,
+    scenario: Any = None,
+    flags: Any = None,
+    req_route: Any = None,
+    reply_route: Any = None,
+    extra: Any = None,
+) -> int:
+    engine = _engine(ctx)
+    if engine is None:
+        ctx.env.record("b2b_init_request", scenario=scenario, flags=flags)
+        return 1 if getattr(ctx.env, "core", None) is None else -1
+    sflags = None if flags is None or flags == "" else str(flags)
+    # 1.x-3.1 pass scenario parameters (URIs) after the id: they are not flags
+    if sflags is not None and (":" in sflags or "@" in sflags):
+        sflags = None
+    return engine.init_request(ctx, str(scenario or ""), sflags, req_route, reply_route)
+
 
 MODULE = ModuleSpec.build(
     "b2b_logic",
-    doc="declarations only: no function is implemented yet",
+    doc='b2b_init_request("top hiding") is implemented; the 3.2+ entity API is declared only',
     functions=[
         FunctionSpec(
             "b2b_init_request",
@@ -17,7 +48,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True),
                 ParamSpec(ANY, optional=True),
             ),
-            None,
+            w_b2b_init_request,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
@@ -99,7 +130,7 @@ MODULE = ModuleSpec.build(
         ),
     ],
     params=[
-        ModParamSpec("hash_size", INT, 10),
+        ModParamSpec("hash_size", INT, 9),
         ModParamSpec("clean_period", INT, 100),
         ModParamSpec("script_scenario", STR, None, repeatable=True),
         ModParamSpec("extern_scenario", STR, None, repeatable=True),
@@ -109,7 +140,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("use_init_sdp", INT, 0),
         ModParamSpec("db_url", STR),
         ModParamSpec("db_table", STR, "b2b_logic"),
-        ModParamSpec("max_duration", INT),
+        ModParamSpec("max_duration", INT, 43200),
         ModParamSpec("b2bl_key_avp", STR),
         ModParamSpec("b2bl_from_spec_param", STR),
         ModParamSpec("server_address", STR),

@@ -144,8 +144,12 @@ def _all_values(ctx: Any, spec: Any) -> list[Any]:
     return ctx.avps.get_all(name) if name is not None else spec.get_all(ctx)
 
 
-def w_set_count(ctx: Any, var: Any, out: Any) -> int:
-    out.set(ctx, "=", len(_all_values(ctx, var)))
+def w_set_count(ctx: Any, var: Any, out: Any = None) -> int:
+    """Count the values of var into out; 1.x had no output variable and returned the count."""
+    n = len(_all_values(ctx, var))
+    if out is None:
+        return n
+    out.set(ctx, "=", n)
     return 1
 
 
@@ -258,7 +262,7 @@ MODULE = ModuleSpec.build(
         FunctionSpec("abort", (), None, _R),
         FunctionSpec("pkg_status", (), w_status, _R),
         FunctionSpec("shm_status", (), w_status, _R),
-        FunctionSpec("set_count", (_v("var_to_count"), _v("ret_var")), w_set_count, _R),
+        FunctionSpec("set_count", (_v("var_to_count"), _v("ret_var", True)), w_set_count, _R),
         FunctionSpec("set_select_weight", (_v("int_list_var"),), w_set_select_weight, _R),
         FunctionSpec(
             "ts_usec_delta",
@@ -284,7 +288,10 @@ MODULE = ModuleSpec.build(
         FunctionSpec("get_dynamic_lock", (ParamSpec(STR, name="key"),), w_lock, _R),
         FunctionSpec("release_dynamic_lock", (ParamSpec(STR, name="key"),), w_lock, _R),
         FunctionSpec(
-            "strings_share_lock", (ParamSpec(STR, name="key1"), ParamSpec(STR, name="key2")), None, _R
+            "strings_share_lock",
+            (ParamSpec(STR, name="key1"), ParamSpec(STR, optional=True, name="key2")),
+            None,
+            _R,
         ),
         FunctionSpec(
             "get_accurate_time", (_v("sec"), _v("usec"), _v("str_sec_usec", True)), w_get_accurate_time, _R

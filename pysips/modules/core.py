@@ -111,7 +111,7 @@ def is_myself(ctx: Any, host: str, port: int | None = None) -> bool:
         h = h[1:-1]
     if h not in (str(ctx.local_ip).lower(), "127.0.0.1", "localhost", "::1"):
         return False
-    return not port or port == ctx.local_port or (h != str(ctx.local_ip).lower() and port == 5060)
+    return not port or port == ctx.local_port
 
 
 def _split_hostport(text: str) -> tuple[str, int | None]:
@@ -396,6 +396,74 @@ def w_remove_branch(ctx: Any, idx: int) -> int:
     return -1
 
 
+SERIAL_AVP = "serial_branch"  # the AVP OpenSIPS keeps serialized branches in (serialize.c)
+
+
+def w_serialize_branches(ctx: Any, clear: int, keep_order: int | None = None) -> int:
+    """Turn the R-URI + appended branches into serial forking classes (increasing q), kept in an AVP.
+
+    Each AVP value is (uri, du, path, flags, q, socket, last_of_class); the AVP moves with the transaction, so
+    next_branches() in a failure_route continues where the request route stopped.
+    """
+    req = request_of(ctx)
+    if req is None:
+        return -1
+    branches = ctx.branches
+    if not branches:
+        return 1
+    ruri_q = ctx.ruri_q
+    if not keep_order and all(b.q == ruri_q for b in branches):
+        return 1
+    from pysips.script.context import Branch
+
+    first = Branch(
+        str(req.ruri), ctx.du, ruri_q, ctx.bflags, getattr(ctx, "path_vec", None), ctx.force_socket
+    )
+    contacts = [first, *branches]
+    if keep_order:
+        order = contacts
+        last_flags = [True] * len(order)
+    else:
+        # stable sort by decreasing q: the highest class is tried first
+        order = sorted(contacts, key=lambda b: -b.q)
+        last_flags = [i == len(order) - 1 or order[i + 1].q < b.q for i, b in enumerate(order)]
+    avps = ctx.avps
+    if clear:
+        avps.delete_all(SERIAL_AVP)
+    # AvpStore.push puts values on top: push in reverse so the first contact is read first
+    for b, last in reversed(list(zip(order, last_flags, strict=True))):
+        avps.push(SERIAL_AVP, (b.uri, b.du, b.path, b.flags, b.q, b.socket, last))
+    ctx.branches = []
+    return 1
+
+
+def w_next_branches(ctx: Any) -> int:
+    """Load the next priority class: the first contact becomes the R-URI, the others parallel branches.
+
+    1 = more classes remain, 2 = this was the last one, -1 = nothing left.
+    """
+    from pysips.script.context import Branch
+
+    req = request_of(ctx)
+    avps = ctx.avps
+    if req is None or ctx.route_type not in ("request", "failure") or not avps.count(SERIAL_AVP):
+        return -1
+    uri, du, path, flags, q, sock, last = avps.get(SERIAL_AVP)
+    avps.delete(SERIAL_AVP)
+    ctx.set_ruri(uri)
+    ctx.du = du
+    ctx.ruri_q = q
+    ctx.bflags = flags
+    ctx.force_socket = sock
+    if path is not None:
+        ctx.path_vec = path
+    while not last and avps.count(SERIAL_AVP):
+        uri, du, path, flags, q, sock, last = avps.get(SERIAL_AVP)
+        avps.delete(SERIAL_AVP)
+        ctx.branches.append(Branch(uri, du, q, flags, path, sock))
+    return 1 if avps.count(SERIAL_AVP) else 2
+
+
 # ---------------------------------------------------------------- transport and sockets
 
 
@@ -667,11 +735,11 @@ MODULE = ModuleSpec.build(
         _f("force_send_socket", w_force_send_socket, ParamSpec(STR, name="socket", fixup=_socket_fixup)),
         _f(
             "serialize_branches",
-            None,
+            w_serialize_branches,
             ParamSpec(INT, name="clear"),
             ParamSpec(INT, optional=True, name="keep_order"),
         ),
-        _f("next_branches", None),
+        _f("next_branches", w_next_branches),
         _f("use_blacklist", None, ParamSpec(STR, name="list")),
         _f("unuse_blacklist", None, ParamSpec(STR, name="list")),
         _f(

@@ -147,15 +147,20 @@ def w_is_present_hf(ctx: Any, name: str) -> int:
     return 1 if ctx.msg.has_header(name) else -1
 
 
-def w_is_method(ctx: Any, methods: str) -> int:
+def methods_fixup(value: Any) -> frozenset[str]:
+    """'INVITE|bye' -> {'INVITE', 'BYE'} once at load time (is_method is the most called function)."""
+    names = frozenset(w.strip().upper() for w in str(value).split("|") if w.strip())
+    if not names:
+        raise ValueError("empty method list")
+    return names
+
+
+def w_is_method(ctx: Any, methods: Any) -> int:
     m = method_of(ctx.msg)
     if m is None:
         return -1
-    m = m.upper()
-    for want in methods.split("|"):
-        if want.strip().upper() == m:
-            return 1
-    return -1
+    wanted = methods if isinstance(methods, frozenset) else methods_fixup(methods)
+    return 1 if m.upper() in wanted else -1
 
 
 def _remove_where(msg: Any, match: Any) -> int:
@@ -178,10 +183,9 @@ def w_remove_hf(ctx: Any, name: str, flags: str | None = None) -> int:
 
 
 def w_remove_hf_re(ctx: Any, regex: Any) -> int:
-    if isinstance(regex, str):
-        from pysips.modules._regex import compile_script_regex
+    from pysips.modules._regex import script_regex
 
-        regex = compile_script_regex(regex)
+    regex = script_regex(regex)
     n = _remove_where(ctx.msg, lambda h: regex.search(h) is not None)
     return n if n > 0 else -1
 
@@ -354,7 +358,9 @@ INSERT_HF = FunctionSpec("insert_hf", (_s("txt"), _s("hdr_anchor", True)), w_ins
 APPEND_URIHF = FunctionSpec("append_urihf", (_s("prefix"), _s("suffix")), w_append_urihf, _REQ_ONLY)
 IS_PRESENT_HF = FunctionSpec("is_present_hf", (_s("hf_name"),), w_is_present_hf, _ANY_MSG)
 APPEND_TIME = FunctionSpec("append_time", (), w_append_time, _REQ_ONLY)
-IS_METHOD = FunctionSpec("is_method", (_s("name"),), w_is_method, _ANY_MSG)
+IS_METHOD = FunctionSpec(
+    "is_method", (ParamSpec(STR, name="name", fixup=methods_fixup),), w_is_method, _ANY_MSG
+)
 REMOVE_HF = FunctionSpec("remove_hf", (_s("hname"), _s("flags", True)), w_remove_hf, _ANY_MSG)
 HAS_BODY = FunctionSpec("has_body", (_s("mime", True),), w_has_body, _ANY_MSG)
 IS_PRIVACY = FunctionSpec("is_privacy", (_s("privacy_type"),), w_is_privacy, _ANY_MSG)
@@ -384,7 +390,7 @@ TEXTOPS_1X = (
     IS_PRIVACY,
     _d("filter_body", _s("content_type")),
     _d("strip_body", _s("mime", True)),
-    _d("add_body", _s("body_text"), _s("new_content_type")),
+    _d("add_body", _s("body_text"), _s("new_content_type", True)),
     *_CODEC,
 )
 
@@ -444,6 +450,6 @@ MODULE = ModuleSpec.build(
         # 1.x-only names kept so old scripts load
         _d("filter_body", _s("content_type")),
         _d("strip_body", _s("mime", True)),
-        _d("add_body", _s("body_text"), _s("new_content_type")),
+        _d("add_body", _s("body_text"), _s("new_content_type", True)),
     ],
 )

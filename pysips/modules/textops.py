@@ -27,7 +27,7 @@ from pysips.modules import (
     ModuleSpec,
     ParamSpec,
 )
-from pysips.modules._regex import SubstExpr, compile_script_regex, parse_subst
+from pysips.modules._regex import SubstExpr, parse_subst, script_regex
 from pysips.modules.core import log_error, request_of
 from pysips.modules.sipmsgops import TEXTOPS_1X
 
@@ -56,7 +56,7 @@ def _body_start(text: str) -> int:
 
 
 def _regex(rx: Any) -> re.Pattern[str]:
-    return compile_script_regex(rx) if isinstance(rx, str) else rx
+    return script_regex(rx)
 
 
 _CL = re.compile(r"(?im)^(content-length|l)[ \t]*:[^\r\n]*")

@@ -4,8 +4,9 @@ Context (``t_on_failure`` & co) and call the Env for everything that needs a tra
   env.relay(ctx, flags: int, outbound: str | None) -> int       t_relay (flags: OpenSIPS bit values, see T_RELAY_FLAGS)
   env.t_newtran(ctx) -> int                                     0 = retransmission absorbed (script stops)
   env.t_check_trans(ctx) -> int                                 see the README semantics (0 stops the script)
-  env.t_reply(ctx, code, reason, body=None) -> int              t_reply / t_reply_with_body
-  env.t_was_cancelled(ctx) -> bool, env.t_local_replied(ctx, which) -> bool
+  env.t_reply(ctx, code, reason) -> int; env.t_reply_with_body(ctx, code, reason, body) -> int
+  env.t_was_cancelled(ctx), env.t_local_replied(ctx, which) -> bool or return code (>0 true)
+  env.t_reply_code(ctx) -> int | None                           t_check_status outside onreply/failure routes
   env.t_replicate(ctx, uri, flags) -> int, env.t_flush_flags(ctx) -> int, env.t_cancel_branch(ctx, flags) -> int
 Without such a method the base Env records the call and a neutral code is returned (documented per function).
 """
@@ -131,21 +132,31 @@ def w_t_reply_with_body(ctx: Any, code: Any, reason: str, body: str) -> int:
     c = _code(ctx, code)
     if c is None:
         return -1
-    return _env_call(ctx, "t_reply", 1, c, reason, body=body)
+    return _env_call(ctx, "t_reply_with_body", 1, c, reason, body)
+
+
+def _truth(r: Any) -> int:
+    """Env answers may be bool or an OpenSIPS return code."""
+    if isinstance(r, bool):
+        return 1 if r else -1
+    return 1 if r is not None and r > 0 else -1
 
 
 def w_t_on_failure(ctx: Any, name: str) -> int:
-    ctx.t_on_failure = str(name)
+    # 1.x: route "0" disarms
+    ctx.t_on_failure = None if str(name) == "0" else str(name)
     return 1
 
 
 def w_t_on_reply(ctx: Any, name: str) -> int:
-    ctx.t_on_reply = str(name)
+    # 1.x: route "0" disarms
+    ctx.t_on_reply = None if str(name) == "0" else str(name)
     return 1
 
 
 def w_t_on_branch(ctx: Any, name: str) -> int:
-    ctx.t_on_branch = str(name)
+    # 1.x: route "0" disarms
+    ctx.t_on_branch = None if str(name) == "0" else str(name)
     return 1
 
 
@@ -175,7 +186,7 @@ def w_t_check_status(ctx: Any, rx: Any) -> int:
 def w_t_was_cancelled(ctx: Any) -> int:
     fn = getattr(ctx.env, "t_was_cancelled", None)
     if fn is not None:
-        return 1 if fn(ctx) else -1
+        return _truth(fn(ctx))
     return 1 if getattr(ctx, "t_cancelled", False) else -1
 
 
@@ -191,7 +202,7 @@ def w_t_local_replied(ctx: Any, which: str) -> int:
     fn = getattr(ctx.env, "t_local_replied", None)
     if fn is None:
         return -1
-    return 1 if fn(ctx, local_replied_fixup(which)) else -1
+    return _truth(fn(ctx, local_replied_fixup(which)))
 
 
 def w_t_replicate(ctx: Any, uri: str, flags: Any = None) -> int:

@@ -172,20 +172,11 @@ class Core:
     def _bad_message(self, data: bytes, addr: tuple, transport: Any, err: SIPParseError) -> None:
         self.stats["bad_msg_hdr"] += 1
         self.log.warn(f"bad message from {addr[0]}:{addr[1]}: {err}")
-        # answer only requests we can answer: the 400 needs the Via, From, To, Call-ID and CSeq to route back
-        if data[:8].startswith(b"SIP/"):
-            return
-        try:
-            req = parse_message(_salvage(data), max_size=len(data) + 1024)
-        except SIPParseError:
-            return
-        if not isinstance(req, Request) or req.method == "ACK":
-            return
-        try:
-            reason = f"{err.reason} ({str(err)[:80]})" if err.status == 400 else err.reason
-            self.send_stateless_reply(req, addr, transport, err.status, reason)
-        except (PysipsError, ValueError, KeyError, IndexError, TypeError, AttributeError):
-            return
+        reply = _error_reply(data, err.status, err.reason, self.to_tag)
+        if reply is not None:
+            # symmetric response routing: the message's own Via may be the broken part
+            transport.send(reply, addr)
+            self.stats["sent_replies"] += 1
 
     def on_request(self, req: Request, addr: tuple, transport: Any) -> None:
         via = req.via
@@ -325,14 +316,31 @@ def _rewrite_top_via(req: Request, via: Via) -> None:
     req.push_via(str(via))
 
 
-def _salvage(data: bytes) -> bytes:
-    """Keep the lines a 400 needs (request line, Via, From, To, Call-ID, CSeq) from a message that failed to parse."""
-    head = data.split(b"\r\n\r\n", 1)[0].replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
-    lines = head.split(b"\r\n")
-    keep = [lines[0]]
-    wanted = (b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq")
+def _error_reply(data: bytes, status: int, reason: str, to_tag: str) -> bytes | None:
+    """A reply to a request that failed to parse, built from its raw lines (RFC 3261 8.2.6 fields copied as text).
+
+    None for replies, ACKs and messages without the lines a reply needs to reach and match the sender.
+    """
+    head = data.split(b"\r\n\r\n", 1)[0]
+    lines = head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ").split(b"\r\n")
+    first = lines[0].split(b" ")
+    if len(first) != 3 or first[0].startswith(b"SIP/") or first[0] == b"ACK":
+        return None
+    wanted = {b"via": b"Via", b"v": b"Via", b"from": b"From", b"f": b"From", b"to": b"To", b"t": b"To",
+              b"call-id": b"Call-ID", b"i": b"Call-ID", b"cseq": b"CSeq"}  # fmt: skip
+    out = [f"SIP/2.0 {status} {reason}".encode()]
+    seen = set()
     for line in lines[1:]:
-        name = line.split(b":", 1)[0].strip().lower()
-        if name in wanted:
-            keep.append(line)
-    return b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n"
+        name, sep, value = line.partition(b":")
+        canon = wanted.get(name.strip().lower())
+        if not sep or canon is None:
+            continue
+        value = value.strip()
+        if canon == b"To" and b";tag=" not in value.replace(b" ", b"").lower():
+            value += b";tag=" + to_tag.encode()
+        seen.add(canon)
+        out.append(canon + b": " + value)
+    if not {b"Via", b"From", b"To", b"Call-ID"} <= seen:
+        return None
+    out.append(b"Content-Length: 0")
+    return b"\r\n".join(out) + b"\r\n\r\n"

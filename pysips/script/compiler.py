@@ -49,6 +49,7 @@ from pysips.script.interp import (
     dyn_regex,
     log_error,
     route_label,
+    run_error_route,
     truth,
 )
 
@@ -479,6 +480,23 @@ class _Compiler:
 
             return assign_null
         if op in ("=", ":="):
+            # the two commonest right sides get a closure without the value-closure layer
+            if type(value) is A.Const:
+                cv = value.value
+
+                def assign_const(ctx: Any, r: Run) -> int:
+                    setter(ctx, op, cv)
+                    return 1
+
+                return assign_const
+            if type(value) is A.PVRef and self.pv(value) is not None:
+                vget = self.pv(value).get
+
+                def assign_pv(ctx: Any, r: Run) -> int:
+                    setter(ctx, op, vget(ctx))
+                    return 1
+
+                return assign_pv
 
             def assign_eq(ctx: Any, r: Run) -> int:
                 try:
@@ -688,6 +706,7 @@ class _Compiler:
                 return E_BUG
             if cond(ctx, r) <= 0:
                 log_error(ctx, text, L_CRIT)
+                run_error_route(ctx, r, 4, 1, "assertion failed", 500, "server error")  # OSER_EC_ASSERT
                 return 0
             return 1
 
@@ -757,12 +776,21 @@ class _Compiler:
 
             return pv_value
         if t is A.BinOp:
-            left = self.value(e.left)
-            right = self.value(e.right)
             op = e.op
             right_pv = type(e.right) is A.PVRef
             if op not in ("+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"):
                 self.err(f"unknown operator {op}", e.pos, "E205")
+            lget = self._ctx_getter(e.left)
+            rget = self._ctx_getter(e.right)
+            if lget is not None and rget is not None:
+                # operands that need no run state (constants, variables): one closure level less
+
+                def bin_simple(ctx: Any, r: Run) -> Any:
+                    return binop(op, lget(ctx), rget(ctx), right_pv)
+
+                return bin_simple
+            left = self.value(e.left)
+            right = self.value(e.right)
 
             def bin_value(ctx: Any, r: Run) -> Any:
                 return binop(op, left(ctx, r), right(ctx, r), right_pv)
@@ -814,6 +842,16 @@ class _Compiler:
         # comparisons and logic in value position evaluate to their 1/0/-1 result
         cond = self.cond(e)
         return cond
+
+    def _ctx_getter(self, e: A.Expr) -> Callable | None:
+        """A ``get(ctx)`` for a constant or a variable (no run state needed), else None."""
+        if type(e) is A.Const:
+            v = e.value
+            return lambda ctx: v
+        if type(e) is A.PVRef:
+            spec = self.pv(e)
+            return spec.get if spec is not None else (lambda ctx: None)
+        return None
 
     # ------------------------------------------------------------ expressions: condition mode
 
@@ -1105,6 +1143,8 @@ class _Compiler:
                 s = v.strip()
                 if re.fullmatch(r"[+-]?(0x[0-9a-fA-F]+|\d+)", s):
                     res = (True, int(s, 0) if s.lower().startswith(("0x", "-0x", "+0x")) else int(s))
+                    if self.gen >= 3:
+                        self._gen3_kind_warning(label, where, f"write {s} without quotes")
                 elif self.gen <= 2 and "$" in s and a.quote == '"':
                     f = self.fmt(a)
                     if f is None:
@@ -1114,6 +1154,8 @@ class _Compiler:
                     self.err(f'{label} expects an integer, got the string "{v}"', where, "E205")
                     return None
         elif kind == M.REGEX:
+            if type(v) is int and self.gen >= 3:
+                self._gen3_kind_warning(label, where, f'write "{v}"')
             try:
                 res = (True, compile_posix(str(v)))
             except ValueError as ex:
@@ -1122,7 +1164,15 @@ class _Compiler:
         elif kind == M.ROUTE:
             rname = str(v)
             rkind = pspec.route_kind
-            if (rkind, rname) not in self.route_defs:
+            if a.quote == '"' and "$" in rname:
+                f = self.fmt(a)
+                if f is None:
+                    return None
+                if not f.is_static:
+                    return (False, f.eval)  # a computed route name: checked when the function runs
+                rname = f.static_value
+            # 1.x/2.x scripts write t_on_failure("0") to disarm the route: no route "0" is needed
+            if (rkind, rname) not in self.route_defs and not (rname == "0" and self.gen <= 2):
                 self.err(
                     f"{node.name}(): {route_label(rkind, rname)} is not defined",
                     where,
@@ -1135,6 +1185,8 @@ class _Compiler:
             res = (True, v)
         else:  # STR, ANY
             if type(v) is int:
+                if kind == M.STR and self.gen >= 3:
+                    self._gen3_kind_warning(label, where, f'write "{v}"')
                 res = (True, v if kind == M.ANY else str(v))
             elif a.quote == '"':
                 f = self.fmt(a)
@@ -1150,6 +1202,18 @@ class _Compiler:
                 self.err(f"{label}: {ex}", where, "E222")
                 return None
         return res
+
+    def _gen3_kind_warning(self, label: str, where: A.Pos, hint: str) -> None:
+        """OpenSIPS 3.x refuses a quoted number for an int parameter and a bare number for a string one
+        (mod_fix.c fix_cmd: "expected to be an integer or variable"); pysips converts it and warns."""
+        expected = "an integer" if "without quotes" in hint else "a string"
+        self.err(
+            f"{label}: OpenSIPS 3.x expects {expected} or a variable here",
+            where,
+            "E205",
+            hint=hint,
+            severity="warning",
+        )
 
     def log_stmt(self, node: A.Call) -> Callable:
         """``log([level,] "text")``: a literal message printed if level <= log_level (action.c LOG_T)."""
@@ -1241,9 +1305,9 @@ def _make_list(items: tuple, file: str) -> Callable:
     def run_action_list(ctx: Any, r: Run) -> int:
         ret = E_UNSPEC
         trace = r.trace
+        ctx.cfg_file = file
         for fn, line, sets_rc in items:
             ctx.cfg_line = line
-            ctx.cfg_file = file
             if trace is not None:
                 trace.append((file, line))
             try:
@@ -1290,12 +1354,14 @@ def _make_route_call(target: list | Callable, args: tuple, where: str, rname: st
             ctx.params = ()
         stack = ctx.route_stack
         stack.append(name)
+        cfg_file = ctx.cfg_file  # the callee may live in another (included) file
         r.depth += 1
         try:
             ret = body(ctx, r)
         finally:
             r.depth -= 1
             ctx.params = saved
+            ctx.cfg_file = cfg_file
             stack.pop()
         ctx.rc = ret
         return ret
@@ -1313,6 +1379,9 @@ def _make_call(impl: Callable, conv: list[tuple[bool, Any]], where: str, name: s
             except ScriptRuntimeError as e:
                 log_error(ctx, f"{name}() failed at {where}: {e}")
                 return -1
+            except Exception as e:  # a bug in a module must not take the server down: log it, fail the call
+                log_error(ctx, f"internal error in {name}() at {where}: {type(e).__name__}: {e}", L_CRIT)
+                return -1
 
         return call_const
     parts = tuple(conv)
@@ -1323,6 +1392,9 @@ def _make_call(impl: Callable, conv: list[tuple[bool, Any]], where: str, name: s
             return impl(ctx, *args)
         except ScriptRuntimeError as e:
             log_error(ctx, f"{name}() failed at {where}: {e}")
+            return -1
+        except Exception as e:  # see call_const
+            log_error(ctx, f"internal error in {name}() at {where}: {type(e).__name__}: {e}", L_CRIT)
             return -1
 
     return call_dyn

@@ -44,20 +44,39 @@ LOG_LEVELS = {
 }
 
 
-class NoValue(Exception):
-    """An expression produced no value (bad operands, division by zero): OpenSIPS logs and the action fails."""
+class NoValue(ScriptRuntimeError):
+    """An expression produced no value (bad operands, NULL in +=): OpenSIPS logs and the action fails."""
 
 
 class Run:
     """State of one top-level route run: OpenSIPS's global ``action_flags`` and the route stack depth."""
 
-    __slots__ = ("flags", "depth", "trace", "prog")
+    __slots__ = ("flags", "depth", "trace", "prog", "in_error_route")
 
     def __init__(self, prog: Program, trace: list | None) -> None:
         self.flags = 0
         self.depth = 0
         self.trace = trace
         self.prog = prog
+        self.in_error_route = False
+
+
+def run_error_route(
+    ctx: object, r: Run, eclass: int, level: int, info: str, rcode: int, rreason: str
+) -> None:
+    """action.c run_error_route(msg, 0): after a script error in a SIP route (not onreply/local), run
+    error_route with $err.* set, in the same run (its exit/drop count), then reset the error info."""
+    route = r.prog.routes.get(("error", None))
+    if route is None or r.in_error_route or ctx.route_type in ("onreply", "local", "error"):
+        return
+    ctx.err_class, ctx.err_level, ctx.err_info = eclass, level, info
+    ctx.err_rcode, ctx.err_rreason = rcode, rreason
+    r.in_error_route = True
+    try:
+        route.body(ctx, r)
+    finally:
+        r.in_error_route = False
+        ctx.err_class, ctx.err_level, ctx.err_info, ctx.err_rcode, ctx.err_rreason = 0, 0, None, 0, None
 
 
 Action = Callable[[object, Run], int]

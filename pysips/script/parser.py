@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+from lark.parsers.lalr_analysis import Shift
 
 from pysips.errors import ScriptError
 from pysips.script import ast as A
@@ -422,22 +423,21 @@ class _Parse:
     def _finish(self, prev: Token | None) -> Tree | None:
         ps = self._ps
         last = self._lexstate.last_token
-        for _ in range(len(ps.state_stack) + 2):
-            end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
-            if last is not None:
-                end.line, end.column = self._end_line_col(last)
-            try:
-                return ps.feed_token(end, True)
-            except UnexpectedToken:
-                if not self.fatal_lexical:
-                    self._syntax_error(end, prev)
-                self.fatal_lexical = True  # report the missing `}` once
-                i = self._accepting("$END")
-                if i is None:
-                    return None
-                del ps.state_stack[i + 1 :]
-                del ps.value_stack[i:]
-        return None
+        end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
+        if last is not None:
+            end.line, end.column = self._end_line_col(last)
+        if not self._would_shift("$END"):
+            if not self.fatal_lexical:
+                self._syntax_error(end, prev)
+            # drop the unfinished items (an unclosed route...) and keep what was complete
+            for i in range(len(ps.state_stack) - 1, -1, -1):
+                if self._would_shift("$END", ps.state_stack[: i + 1]):
+                    del ps.state_stack[i + 1 :]
+                    del ps.value_stack[i:]
+                    break
+            else:
+                return None
+        return ps.feed_token(end, True)
 
     def _end_line_col(self, tok: Token) -> tuple[int, int]:
         return tok.end_line or tok.line, (tok.end_column or tok.column)
@@ -459,14 +459,11 @@ class _Parse:
         if i is None:
             return False
         ps = self._ps
-        saved = (list(ps.state_stack), list(ps.value_stack))
+        if not self._would_shift(tok.type, ps.state_stack[: i + 1]):
+            return False
         del ps.state_stack[i + 1 :]
         del ps.value_stack[i:]
-        try:
-            ps.feed_token(tok)
-        except UnexpectedToken:
-            ps.state_stack[:], ps.value_stack[:] = saved
-            return False
+        ps.feed_token(tok)
         return True
 
     def _next_root_token(self) -> Token:
@@ -522,19 +519,36 @@ class _Parse:
             hint = "quote values that are not names or numbers"
         self.diag("E102", f"syntax error: unexpected character {ch!r}", e.line, e.column, hint)
 
-    def _expected(self) -> set[str]:
-        """Terminals the parser really takes here (LALR merges lookaheads, so try each one on a copy)."""
-        out = set()
-        for t in self._states[self._ps.position]:
-            if not (t.isupper() or t == "$END"):
-                continue
-            trial = self._ps.copy(deepcopy_values=False)
+    def _would_shift(self, ttype: str, stack: list | None = None) -> bool:
+        """Run the LALR automaton on a copy of the state stack only: would ``ttype`` be shifted (accepted)?
+
+        Values are left alone on purpose: lark's tree builder extends left-recursive lists in place, so a
+        trial reduction on copied values would corrupt the real tree."""
+        stack = list(self._ps.state_stack if stack is None else stack)
+        states = self._states
+        end_state = self._ps.parse_conf.end_state
+        for _ in range(10_000):
             try:
-                trial.feed_token(Token(t, ""), t == "$END")
-            except UnexpectedToken:
-                continue
-            out.add(t)
-        return out
+                action, arg = states[stack[-1]][ttype]
+            except KeyError:
+                return False
+            if action is Shift:
+                return True
+            size = len(arg.expansion)
+            if size:
+                del stack[-size:]
+            stack.append(states[stack[-1]][arg.origin.name][1])
+            if stack[-1] == end_state:
+                return True
+        return False
+
+    def _expected(self) -> set[str]:
+        """Terminals the parser really takes here (LALR merges lookaheads, so check each one)."""
+        return {
+            t
+            for t in self._states[self._ps.position]
+            if (t.isupper() or t == "$END") and self._would_shift(t)
+        }
 
     def _syntax_error(self, tok: Token, prev: Token | None) -> None:
         expected = self._expected()
@@ -564,7 +578,12 @@ class _Parse:
                 f"the string that starts on line {self.where(prev.line)[1]} runs across lines: is a closing quote missing?"
             )
         if t == "$END" and "_RBRACE" in expected:
-            opened = [v for v in self._ps.value_stack if isinstance(v, Token) and v.type == "_LBRACE"]
+            opened: list[Token] = []
+            for v in self._ps.value_stack:
+                if isinstance(v, Token) and v.type == "_LBRACE":
+                    opened.append(v)
+                elif isinstance(v, Token) and v.type == "_RBRACE" and opened:
+                    opened.pop()
             if opened:
                 return (
                     "E107",
@@ -636,8 +655,9 @@ class _Parse:
         name_tok, _eq, gv = t.children
         value = self.gvalue(gv)
         name = str(name_tok)
-        if name == "mpath":
-            script.mpath = value if isinstance(value, str) else str(value)
+        if name == "mpath":  # HEAD takes several dirs: mpath="/a/":"/b/"
+            dirs = [_string_value(k) for k in gv.children if isinstance(k, Token) and k.type == "STRING"]
+            script.mpath = ":".join(dirs) if dirs else str(value)
             return
         script.globals.append(A.GlobalParam(name, value, self.tpos(name_tok)))
 

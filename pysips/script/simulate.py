@@ -170,8 +170,12 @@ def _print_text(res: dict[str, Any], out: Any) -> None:
     if res["dropped"]:
         w("dropped: yes\n")
     w("routes: " + " -> ".join(res["routes"]) + "\n")
-    lines = ", ".join(f"{f}:{ln}" for f, ln in res["trace"])
-    w(f"lines: {lines}\n")
+    groups: list[tuple[str, list[str]]] = []
+    for f, ln in res["trace"]:
+        if not groups or groups[-1][0] != f:
+            groups.append((f, []))
+        groups[-1][1].append(str(ln))
+    w("lines: " + "; ".join(f"{f}: {' '.join(lns)}" for f, lns in groups) + "\n")
     w(f"$ru: {res['ruri']}\n$du: {res['du']}\n")
     for k, v in res["vars"].items():
         w(f"$var({k}) = {v!r}\n")

@@ -162,8 +162,21 @@ def _split_params_quoted(text: str) -> list[str]:
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
     """Parse generic params; ``text`` is what follows the first ';' (e.g. 'tag=1 ; lr')."""
-    pieces = _split_params_quoted(text) if '"' in text else text.split(";")
     out: list[tuple[str, str | None]] = []
+    if '"' not in text and " " not in text and "\t" not in text:
+        # Common shape (";branch=z9hG4bK1;rport"): nothing to strip or unquote.
+        for piece in text.split(";"):
+            name, eq, value = piece.partition("=")
+            if not name or name.strip(TOKEN_CHARS):
+                raise SIPParseError(f"bad parameter {piece!r}")
+            if eq:
+                if not value or value.strip(_GEN_VALUE_CHARS):
+                    raise SIPParseError(f"bad value of parameter {name!r}")
+                out.append((name, value))
+            else:
+                out.append((name, None))
+        return out
+    pieces = _split_params_quoted(text) if '"' in text else text.split(";")
     for piece in pieces:
         name, eq, value = piece.partition("=")
         name = name.strip()
@@ -523,9 +536,11 @@ def parse_via_value(text: str) -> Via:
     port: int | None = None
     if has_port:
         port_s = port_s.strip()
-        if not port_s.isdigit() or not port_s.isascii() or len(port_s) > 5 or int(port_s) > 65535:
+        if not port_s.isdigit() or not port_s.isascii() or len(port_s) > 5:
             raise SIPParseError(f"bad Via port in {s!r}")
         port = int(port_s)
+        if port > 65535:
+            raise SIPParseError(f"bad Via port in {s!r}")
     via = Via.__new__(Via)
     via._protocol = protocol
     via._transport = transport.upper()

@@ -319,10 +319,10 @@ class Message:
             obj = cache.get(name)
             if obj.__class__ is list:
                 for o in obj:  # type: ignore[attr-defined]
-                    if o._raw is None or o.modified:
+                    if o.modified:
                         self._sync_view(name)
                         break
-            elif obj is not None and (obj._raw is None or obj.modified):  # type: ignore[attr-defined]
+            elif obj is not None and obj.modified:  # type: ignore[attr-defined]
                 self._sync_view(name)
 
     @property

@@ -43,7 +43,11 @@ def test_branch_flags_on_message_and_appended_branch() -> None:
 @pytest.mark.parametrize(
     ("fn", "arg", "expected"),
     [
-        (core.w_seturi, "sip:carol@example.org:5070;transport=tcp", "sip:carol@example.org:5070;transport=tcp"),
+        (
+            core.w_seturi,
+            "sip:carol@example.org:5070;transport=tcp",
+            "sip:carol@example.org:5070;transport=tcp",
+        ),
         (core.w_sethost, "biloxi.com", "sip:bob@biloxi.com"),
         (core.w_sethostport, "biloxi.com:5080", "sip:bob@biloxi.com:5080"),
         (core.w_setuser, "carol", "sip:carol@example.com"),
@@ -185,7 +189,10 @@ def test_cache_with_an_unknown_engine_fails() -> None:
 
 def test_construct_uri() -> None:
     c = make_ctx()
-    assert core.w_construct_uri(c, "sip", "bob", "example.com", "5070", "transport=tcp", parse_pv("$var(u)")) == 1
+    assert (
+        core.w_construct_uri(c, "sip", "bob", "example.com", "5070", "transport=tcp", parse_pv("$var(u)"))
+        == 1
+    )
     assert c.vars["u"] == "sip:bob@example.com:5070;transport=tcp"
 
 
@@ -197,3 +204,34 @@ def test_core_spec_aliases_and_route_types() -> None:
     assert f["avp_printf"] is f["pv_printf"]
     assert core.MODULE.core is True
     assert f["cache_fetch"].min_args == 3 and f["cache_store"].max_args == 4
+
+
+def test_serial_forking_by_q_classes() -> None:
+    c = make_ctx()
+    c.ruri_q = 1000
+    core.w_append_branch(c, "sip:b@x", core._q_fixup("0.5"))
+    core.w_append_branch(c, "sip:c@x", core._q_fixup("0.5"))
+    core.w_append_branch(c, "sip:d@x", core._q_fixup("0.1"))
+    assert core.w_serialize_branches(c, 1) == 1
+    assert c.branches == []
+    # first class: the R-URI alone (q=1.0)
+    assert core.w_next_branches(c) == 1
+    assert str(c.msg.ruri) == "sip:bob@example.com" and c.branches == []
+    # second class: b and c in parallel
+    c.route_type = "failure"
+    assert core.w_next_branches(c) == 1
+    assert str(c.msg.ruri) == "sip:b@x" and [b.uri for b in c.branches] == ["sip:c@x"]
+    c.branches = []
+    assert core.w_next_branches(c) == 2  # the last class
+    assert str(c.msg.ruri) == "sip:d@x"
+    assert core.w_next_branches(c) == -1
+
+
+def test_serialize_branches_keep_order_and_same_q() -> None:
+    c = make_ctx()
+    core.w_append_branch(c, "sip:b@x")
+    assert core.w_serialize_branches(c, 1) == 1  # all the same q: nothing to do
+    assert [b.uri for b in c.branches] == ["sip:b@x"]
+    assert core.w_serialize_branches(c, 1, 1) == 1
+    assert core.w_next_branches(c) == 1 and str(c.msg.ruri) == "sip:bob@example.com"
+    assert core.w_next_branches(c) == 2 and str(c.msg.ruri) == "sip:b@x"

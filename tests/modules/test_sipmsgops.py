@@ -12,7 +12,9 @@ def test_append_hf_goes_after_the_last_header() -> None:
     c = make_ctx()
     assert so.w_append_hf(c, "X-One: 1\r\nX-Two: 2\r\n") == 1
     assert header_lines(c)[-2:] == ["X-One: 1", "X-Two: 2"]
-    assert c.msg.to_bytes().endswith(b"Content-Length: 32\r\nX-One: 1\r\nX-Two: 2\r\n\r\nv=0\r\no=alice 1 1 IN IP4 10.0.0.1")
+    assert c.msg.to_bytes().endswith(
+        b"Content-Length: 32\r\nX-One: 1\r\nX-Two: 2\r\n\r\nv=0\r\no=alice 1 1 IN IP4 10.0.0.1"
+    )
 
 
 def test_append_hf_and_insert_hf_with_anchor() -> None:
@@ -59,6 +61,7 @@ def test_is_present_hf_is_method_has_totag() -> None:
     assert so.w_is_present_hf(c, "call-id") == 1 and so.w_is_present_hf(c, "i") == 1
     assert so.w_is_present_hf(c, "Route") == -1
     assert so.w_is_method(c, "BYE|INVITE") == 1 and so.w_is_method(c, "ACK") == -1
+    assert so.w_is_method(c, so.methods_fixup("bye|invite")) == 1
     assert so.w_has_totag(c) == -1
     assert so.w_has_totag(make_ctx(BYE)) == 1
     rep = make_ctx(REPLY_180)

@@ -44,7 +44,10 @@ KNOWN_BROKEN: dict[str, tuple[str, list[tuple[int, str]]]] = {
         "modparam without its closing `)` on line 55",
         [(58, "E101")],
     ),
-    "041_altanai_opensipsexamples_opensips.cfg": ("template placeholders <public_ip>", [(16, "E101"), (18, "E101")]),
+    "041_altanai_opensipsexamples_opensips.cfg": (
+        "template placeholders <public_ip>",
+        [(16, "E101"), (18, "E101")],
+    ),
     "042_altanai_opensipsexamples_opensips_registrar.cfg": (
         "template placeholder <private_ip>; missing `;` on line 193",
         [(13, "E101"), (194, "E101")],

@@ -159,6 +159,17 @@ def test_runtime_error_in_function_is_logged_and_returns_minus_one() -> None:
     assert logs(ctx)[1] == "rc=-1"
 
 
+def test_module_bug_is_contained() -> None:
+    def buggy(ctx: Context) -> int:
+        return {}["missing"]
+
+    reg = fx_registry(buggy=buggy)
+    rc, ctx = run('loadmodule "fx.so"\nroute {\n if (!buggy()) xlog("failed $rc");\n}\n', registry=reg)
+    out = logs(ctx)
+    assert out[0] == "CRITICAL:script: internal error in buggy() at t.cfg:3: KeyError: 'missing'"
+    assert out[1] == "failed -1"
+
+
 def test_var_param_receives_pvspec() -> None:
     def setit(ctx: Context, out: object) -> int:
         out.set(ctx, "=", "filled")

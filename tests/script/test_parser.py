@@ -70,10 +70,19 @@ STATEMENTS = [
     ('f("a", 1, $var(x));', A.ExprStmt(A.Call("f", (S("a"), C(1), PV("$var(x)"))))),
     ('f(, "x");', A.ExprStmt(A.Call("f", (None, S("x"))))),
     ("f(,);", A.ExprStmt(A.Call("f", (None, None)))),
-    ('do_routing("2", "F", , , "$var(gw)");', A.ExprStmt(A.Call("do_routing", (S("2"), S("F"), None, None, S("$var(gw)"))))),
-    ("f(-5, +3, 0x1F, 017, yes, off, NULL);", A.ExprStmt(A.Call("f", (C(-5), C(3), C(31), C(15), C(1), C(0), C(None))))),
+    (
+        'do_routing("2", "F", , , "$var(gw)");',
+        A.ExprStmt(A.Call("do_routing", (S("2"), S("F"), None, None, S("$var(gw)")))),
+    ),
+    (
+        "f(-5, +3, 0x1F, 017, yes, off, NULL);",
+        A.ExprStmt(A.Call("f", (C(-5), C(3), C(31), C(15), C(1), C(0), C(None)))),
+    ),
     ("setflag(NAT);", A.ExprStmt(A.Call("setflag", (S("NAT", ""),)))),
-    ("force_send_socket(tls:127.0.0.1:5061);", A.ExprStmt(A.Call("force_send_socket", (S("tls:127.0.0.1:5061", ""),)))),
+    (
+        "force_send_socket(tls:127.0.0.1:5061);",
+        A.ExprStmt(A.Call("force_send_socket", (S("tls:127.0.0.1:5061", ""),))),
+    ),
     ('xlog("L_INFO", "a" "b");', A.ExprStmt(A.Call("xlog", (S("L_INFO"), S("ab"))))),
     ('xdbg("x");', A.ExprStmt(A.Call("xdbg", (S("x"),)))),
     ("route(foo);", A.ExprStmt(A.RouteCall("foo", ()))),
@@ -81,12 +90,18 @@ STATEMENTS = [
     ('route("foo");', A.ExprStmt(A.RouteCall("foo", ()))),
     ('route("r_$var(n)");', A.ExprStmt(A.RouteCall(S("r_$var(n)"), ()))),
     ("route($var(r));", A.ExprStmt(A.RouteCall(PV("$var(r)"), ()))),
-    ('route(foo, 1, "a", $var(b), NULL);', A.ExprStmt(A.RouteCall("foo", (C(1), S("a"), PV("$var(b)"), C(None))))),
+    (
+        'route(foo, 1, "a", $var(b), NULL);',
+        A.ExprStmt(A.RouteCall("foo", (C(1), S("a"), PV("$var(b)"), C(None)))),
+    ),
     ("$var(x) = 1;", A.Assign(PV("$var(x)"), "=", C(1))),
     ("$avp(x) := NULL;", A.Assign(PV("$avp(x)"), ":=", C(None))),
     ("$var(x) = f();", A.Assign(PV("$var(x)"), "=", A.Call("f", ()))),
     ('$var(x) = "a" + $ru;', A.Assign(PV("$var(x)"), "=", A.BinOp("+", S("a"), PV("$ru")))),
-    *[(f"$var(x) {op} 2;", A.Assign(PV("$var(x)"), op, C(2))) for op in ("+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=")],
+    *[
+        (f"$var(x) {op} 2;", A.Assign(PV("$var(x)"), op, C(2)))
+        for op in ("+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=")
+    ],
     ("return;", A.Return(C(1))),
     ("return();", A.Return(C(1))),
     ("return -1;", A.Return(C(-1))),
@@ -103,7 +118,10 @@ STATEMENTS = [
     ("assert($var(x));", A.Assert(PV("$var(x)"), None)),
     ("{ x(); }", XB),
     ("{ }", A.Block(())),
-    ("while ($var(i) < 3) $var(i) += 1;", A.While(A.Compare("<", PV("$var(i)"), C(3)), A.Block((A.Assign(PV("$var(i)"), "+=", C(1)),)))),
+    (
+        "while ($var(i) < 3) $var(i) += 1;",
+        A.While(A.Compare("<", PV("$var(i)"), C(3)), A.Block((A.Assign(PV("$var(i)"), "+=", C(1)),))),
+    ),
     ("while ($var(i)) { break; }", A.While(PV("$var(i)"), A.Block((A.Break(),)))),
     (
         "for ($var(v) in $(avp(x)[*])) { x(); }",
@@ -128,7 +146,9 @@ def test_empty_statements_are_dropped():
 
 def test_if_forms():
     assert one("if ($a) x();") == A.If(PV("$a"), XB, None)
-    assert one("if ($a) { x(); } else { y(); }") == A.If(PV("$a"), XB, A.Block((A.ExprStmt(A.Call("y", ())),)))
+    assert one("if ($a) { x(); } else { y(); }") == A.If(
+        PV("$a"), XB, A.Block((A.ExprStmt(A.Call("y", ())),))
+    )
     elif_ = one("if ($a) x(); else if ($b) x(); else x();")
     assert elif_ == A.If(PV("$a"), XB, A.Block((A.If(PV("$b"), XB, XB),)))
     assert one("if ($a) ;") == A.If(PV("$a"), A.Block(()), None)
@@ -195,7 +215,7 @@ def test_compare(src, expected):
 
 
 def test_condition_elements():
-    assert cond("is_method(\"INVITE\")") == A.Call("is_method", (S("INVITE"),))
+    assert cond('is_method("INVITE")') == A.Call("is_method", (S("INVITE"),))
     assert cond("!t_check_trans()") == A.Not(A.Call("t_check_trans", ()))
     assert cond("route(check)") == A.RouteCall("check", ())
     assert cond("1") == C(1)
@@ -370,7 +390,10 @@ def test_whole_script_top_level():
     ]
     assert script.globals[0].pos == A.Pos("main.cfg", 2, 1)
     assert script.mpath == "/usr/lib/opensips/modules/"
-    assert [(m.name, m.path) for m in script.loadmodules] == [("tm", "tm.so"), ("usrloc", "/opt/x/lib/usrloc.so")]
+    assert [(m.name, m.path) for m in script.loadmodules] == [
+        ("tm", "tm.so"),
+        ("usrloc", "/opt/x/lib/usrloc.so"),
+    ]
     assert [(m.module, m.param, m.value) for m in script.modparams] == [
         ("tm", "fr_timeout", 5),
         ("usrloc|registrar", "db_url", "mysql://a@b"),
@@ -541,7 +564,13 @@ def test_all_syntax_errors_are_reported_and_parsing_goes_on():
         """
     )
     script, diags = parse_text(src, "m.cfg")
-    assert [(d.line, d.code) for d in diags] == [(2, "E101"), (3, "E101"), (5, "E101"), (7, "E101"), (9, "E101")]
+    assert [(d.line, d.code) for d in diags] == [
+        (2, "E101"),
+        (3, "E101"),
+        (5, "E101"),
+        (7, "E101"),
+        (9, "E101"),
+    ]
     names = [r.name for r in script.routes]
     assert "ok" in names and "ok2" in names
     main = next(r for r in script.routes if r.name is None)
@@ -592,10 +621,10 @@ def test_missing_dollar_hint():
 def test_uri_myself_warning_and_ast():
     script, diags = parse_snippet("if (uri==myself) x();\nif (from_uri != myself) x();")
     assert [d.format() for d in diags] == [
-        "<snippet>:1:5: warning: `uri==myself` is OpenSIPS 1.x syntax; use `is_myself(\"$rd\")`\n"
+        '<snippet>:1:5: warning: `uri==myself` is OpenSIPS 1.x syntax; use `is_myself("$rd")`\n'
         "    if (uri==myself) x();\n"
         "        ^",
-        "<snippet>:2:5: warning: `from_uri!=myself` is OpenSIPS 1.x syntax; use `is_myself(\"$fd\")`\n"
+        '<snippet>:2:5: warning: `from_uri!=myself` is OpenSIPS 1.x syntax; use `is_myself("$fd")`\n'
         "    if (from_uri != myself) x();\n"
         "        ^",
     ]
@@ -650,8 +679,8 @@ def test_legacy_bare_commands():
     [
         ("socket=udp:1.2.3.4:5060\nroute{}", 3),
         ("udp_workers=4\nroute{}", 3),
-        ("route{ send_reply(404, \"x\"); }", 3),
-        ("route{ xlog(\"$socket_in(ip)\"); }", 3),
+        ('route{ send_reply(404, "x"); }', 3),
+        ('route{ xlog("$socket_in(ip)"); }', 3),
         ("listen=udp:1.2.3.4:5060\nchildren=4\nroute{}", 2),
         ('route{ sl_send_reply("404", "x"); }', 2),
         ('route{ if (is_myself("$rd")) exit; }', 2),

@@ -1,0 +1,826 @@
+"""The B2BUA engine: b2b_init_request("top hiding") and everything that follows on both legs.
+
+The core hands every request and reply to ``on_request`` / ``on_response`` before tm and the script; they
+return True for messages that belong to a b2b transaction or dialog. Once the script called
+``b2b_init_request`` on an initial INVITE, the engine owns the call:
+
+* the caller's INVITE gets a server transaction (our own TransactionLayer, RFC 6026 mode, so nothing collides
+  with tm's) and a 100 Trying; a new INVITE goes to ``$ru`` (via ``$du`` when set) with a new Call-ID
+  (the client key), new From-tag, our Via only, no Route/Record-Route, our Contact, the caller's CSeq number,
+  Max-Forwards - 1, the whitelisted headers (OpenSIPS records.c ``b2b_extra_headers``) and the body;
+* replies come back with our To-tag (the server key), our Contact and the whitelisted headers; 100 is not relayed;
+* a 2xx is retransmitted to the caller until its ACK, and the ACK for the callee is generated when the caller's
+  ACK arrives (so a late-SDP ACK body reaches the callee);
+* in-dialog requests from either side are passed to the other leg with that leg's Call-ID, tags, CSeq, route set
+  and target; their replies are relayed back; crossing INVITE/UPDATE get 491;
+* CANCEL from the caller: 200 to the CANCEL, 487 to the INVITE, CANCEL on the client leg;
+* BYE ends the tuple: passed to the peer when it is confirmed, else the peer leg is cancelled / answered 487.
+
+Timers (setup timeout, max_duration, 2xx retransmission) are entries in the process TimerHeap; transaction
+timers come from the layer through one SansIOTimer. Nothing runs per call as a task.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pysips.b2b.entities import CONFIRMED, EARLY, ENDED, CliRef, KeyGen, Leg, SrvRef
+from pysips.b2b.logic import TOP_HIDING, InitFlags, Tuple, split_scenario
+from pysips.errors import SIPParseError
+from pysips.net.timers import SansIOTimer, TimerHeap
+from pysips.sip.message import Request, Response, make_response
+from pysips.sip.transaction import (
+    SendEvent,
+    TimeoutEvent,
+    TimerConfig,
+    TransactionLayer,
+    TransportErrorEvent,
+    new_branch,
+)
+
+# OpenSIPS records.c b2b_extra_headers: the only headers that cross from one leg to the other (plus the
+# custom_headers / custom_headers_regexp modparams). Everything else is dropped.
+WHITELIST = (
+    "Content-Type",
+    "Supported",
+    "Allow",
+    "Proxy-Require",
+    "Session-Expires",
+    "Min-SE",
+    "Event",
+    "Require",
+    "RSeq",
+    "Subscription-State",
+)
+_AUTH_HEADERS = ("WWW-Authenticate", "Proxy-Authenticate")
+_GLARE_METHODS = ("INVITE", "UPDATE")
+
+
+def _int(v: Any, default: int) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def _now() -> float:
+    import trio
+
+    return trio.current_time()
+
+
+class B2BEngine:
+    """One per process. ``B2BEngine(core, script)``; the server then calls ``start(nursery)``."""
+
+    def __init__(self, core: Any, script: Any = None, *, clock: Any = None, timers: TimerHeap | None = None) -> None:
+        self.core = core
+        self.log = core.log
+        self.timers: TimerHeap = timers if timers is not None else core.timers
+        self.now = clock or _now
+        self.layer = TransactionLayer(TimerConfig(), rfc6026=True)
+        self.t1 = self.layer.config.t1
+        self.t2 = self.layer.config.t2
+        self.binding = SansIOTimer(self.timers, self.layer.get_timer, self._on_layer_timer)
+        if script is not None:
+            from pysips.server import modparam
+
+            def mp(module: str, name: str, default: Any) -> Any:
+                return modparam(script, module, name, default)
+        else:
+
+            def mp(module: str, name: str, default: Any) -> Any:
+                return default
+
+        self.keys = KeyGen(
+            str(mp("b2b_entities", "b2b_key_prefix", "B2B")),
+            _int(mp("b2b_entities", "server_hsize", 9), 9),
+            _int(mp("b2b_entities", "client_hsize", 9), 9),
+        )
+        self.hash_mask = (1 << max(1, min(_int(mp("b2b_logic", "hash_size", 9), 9), 20))) - 1
+        self.init_timeout = _int(mp("b2b_logic", "b2bl_th_init_timeout", 60), 60)
+        self.max_duration = _int(mp("b2b_logic", "max_duration", 43200), 43200)
+        self.contact_user = bool(_int(mp("b2b_logic", "contact_user", 0), 0))
+        self.server_address = mp("b2b_logic", "server_address", None) or mp(
+            "b2b_entities", "advertised_contact", None
+        )
+        self.init_callid_hdr = mp("b2b_logic", "init_callid_hdr", None)
+        custom = mp("b2b_logic", "custom_headers", None)
+        names = list(WHITELIST)
+        if custom:
+            names += [h.strip() for h in str(custom).split(";") if h.strip()]
+        self.passed = tuple(dict.fromkeys(names))
+        rx = mp("b2b_logic", "custom_headers_regexp", None)
+        self.passed_re = re.compile(str(rx), re.I) if rx else None
+        self.tuples: dict[str, Tuple] = {}
+        self.dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) -> leg
+        self._tuple_local = 0
+        self._contacts: dict[int, str] = {}
+
+    def start(self, nursery: Any = None) -> None:
+        """Nothing to spawn: timers live in the core's heap. Kept for the server's start-up sequence."""
+
+    # ------------------------------------------------------------------ counters (tests, MI)
+
+    @property
+    def tuple_count(self) -> int:
+        return len(self.tuples)
+
+    @property
+    def entity_count(self) -> int:
+        return len(self.dialogs)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _flush(self) -> None:
+        events = self.layer.take_events()
+        if events:
+            self._dispatch(events)
+        self.binding.update()
+
+    def _on_layer_timer(self, now: float) -> None:
+        events = self.layer.handle_timer(now)
+        if events:
+            self._dispatch(events)
+
+    def _dispatch(self, events: list) -> None:
+        core = self.core
+        for ev in events:
+            t = type(ev)
+            if t is SendEvent:
+                ud = ev.txn.user_data
+                transport = ud.transport if ud is not None else core.pick_transport(ev.transport.lower())
+                if transport is None or not transport.send(ev.data, ev.dest):
+                    if transport is not None and transport.proto != "udp":
+                        self.layer.transport_error(ev.txn, self.now())
+            elif t is TimeoutEvent:
+                ud = ev.txn.user_data
+                if type(ud) is CliRef and ev.timer in ("B", "F"):
+                    self._cli_failed(ud, 408, "Request Timeout")
+            elif t is TransportErrorEvent:
+                ud = ev.txn.user_data
+                if type(ud) is CliRef:
+                    self._cli_failed(ud, 503, "Service Unavailable")
+        if self.layer.has_events:
+            self._dispatch(self.layer.take_events())
+
+    def _contact(self, transport: Any, user: str | None = None) -> str:
+        if self.server_address:
+            sa = str(self.server_address)
+            return sa if sa.startswith("<") else f"<{sa}>"
+        if user is None:
+            c = self._contacts.get(id(transport))
+            if c is not None:
+                return c
+        host, port = self.core.advertised(transport)
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        c = f"<sip:{user + '@' if user else ''}{host}:{port}>"
+        if user is None:
+            self._contacts[id(transport)] = c
+        return c
+
+    def _passed(self, msg: Any, auth: bool = False, extra: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """The whitelisted headers of `msg` (first occurrence of each, like OpenSIPS)."""
+        out = []
+        get = msg.get_header
+        for name in self.passed:
+            v = get(name)
+            if v is not None:
+                out.append((name, v))
+        for name in extra:
+            v = get(name)
+            if v is not None:
+                out.append((name, v))
+        if auth:
+            for name in _AUTH_HEADERS:
+                for v in msg.get_headers(name):
+                    out.append((name, v))
+        rx = self.passed_re
+        if rx is not None:
+            have = {n.lower() for n, _ in out}
+            for name, v in msg.headers():
+                if name.lower() not in have and rx.search(name):
+                    out.append((name, v))
+        return out
+
+    # ------------------------------------------------------------------ entry points from the core
+
+    def on_request(self, req: Request, addr: tuple, transport: Any) -> bool:
+        layer = self.layer
+        now = self.now()
+        txn, absorbed = layer.receive_request(req, addr, now)
+        if txn is not None:
+            if absorbed:
+                self._flush()
+                return True
+            # an ACK for our 2xx that reused the INVITE's branch (RFC 6026 Accepted)
+            srv = txn.user_data
+            if type(srv) is SrvRef:
+                self._on_ack(srv.leg, req)
+                self._flush()
+                return True
+            return False
+        tag = req.to.tag
+        method = req.method
+        if tag is None:
+            if method == "CANCEL":
+                itxn = layer.find_invite_for_cancel(req)
+                if itxn is not None and type(itxn.user_data) is SrvRef:
+                    self._on_cancel(itxn.user_data, req, addr, transport, now)
+                    self._flush()
+                    return True
+            return False
+        leg = self.dialogs.get((req.call_id, tag))
+        if leg is None:
+            return False
+        if method == "ACK":
+            self._on_ack(leg, req)
+        else:
+            self._in_dialog(leg, req, addr, transport, now)
+        self._flush()
+        return True
+
+    def on_response(self, resp: Response, addr: tuple, transport: Any) -> bool:
+        layer = self.layer
+        txn, absorbed = layer.receive_response(resp, addr, self.now())
+        if txn is None:
+            return False
+        if not absorbed:
+            cli = txn.user_data
+            if type(cli) is CliRef:
+                if cli.method == "INVITE":
+                    self._invite_reply(cli, resp)
+                elif resp.status >= 200:
+                    srv = cli.srv
+                    if srv is not None:
+                        self._reply(srv, resp.status, resp.reason, resp)
+                elif resp.status > 100 and cli.srv is not None:
+                    self._reply(cli.srv, resp.status, resp.reason, resp)
+        self._flush()
+        return True
+
+    # ------------------------------------------------------------------ b2b_init_request
+
+    def init_request(
+        self,
+        ctx: Any,
+        scenario: str | None = None,
+        flags: str | None = None,
+        req_route: str | None = None,
+        reply_route: str | None = None,
+    ) -> int:
+        """b2b_init_request(): 1 on success, -1 on error (the script should then reply itself)."""
+        try:
+            sid, iflags = split_scenario(scenario or "", flags)
+        except ValueError as e:
+            self.log.error(f"b2b_init_request: {e}", "b2b_logic")
+            return -1
+        if sid != TOP_HIDING:
+            self.log.error(f"b2b_init_request: scenario {sid!r} is not supported (only \"top hiding\")", "b2b_logic")
+            return -1
+        req = ctx.msg
+        if req is None or not req.is_request or req.method != "INVITE" or req.to.tag is not None:
+            self.log.error("b2b_init_request: must be called on an initial INVITE", "b2b_logic")
+            return -1
+        try:
+            rc = self._top_hiding(ctx, req, iflags)
+        except (SIPParseError, OSError, ValueError) as e:
+            self.log.error(f"b2b_init_request: {e}", "b2b_logic")
+            rc = -1
+        self._flush()
+        return rc
+
+    def _top_hiding(self, ctx: Any, req: Request, flags: InitFlags) -> int:
+        core = self.core
+        layer = self.layer
+        now = self.now()
+        src = (ctx.src_ip, ctx.src_port)
+        transport = ctx.transport
+        if layer.find_server(req) is not None:
+            return 0  # a retransmission racing the first copy
+        call_id = req.call_id
+        self._tuple_local += 1
+        tkey = f"{hash(call_id) & self.hash_mask}.{self._tuple_local}"
+        tup = Tuple(tkey, TOP_HIDING, flags, now)
+
+        # ---- server leg (the caller)
+        s = Leg(True, tup, call_id, self.keys.server_key(call_id))
+        s.transport = transport
+        s.remote_hdr = req.get_header("From") or ""
+        s.local_hdr = f"{req.get_header('To')};tag={s.local_tag}"
+        s.remote_cseq = req.cseq.number
+        s.local_cseq = 0
+        s.route_set = req.get_values("Record-Route")
+        contacts = req.contacts
+        s.remote_target = contacts[0].uri_text if contacts else str(req.from_.uri)
+        s.contact = self._contact(transport)
+        s.to_uri = req.to.uri_text
+        s.from_uri = req.from_.uri_text
+        rdest = core.response_destination(req.via, src) if transport.proto == "udp" else src
+        stxn = layer.new_server_transaction(req, src, now, transport=transport.proto.upper(), response_dest=rdest)
+        srv = SrvRef(s, req, stxn, transport)
+        stxn.user_data = srv
+        s.inv_srv = srv
+        self._reply(srv, 100, "Trying")
+
+        # ---- client leg (the callee)
+        ruri = req.ruri
+        du = ctx.du
+        proto, ip, port = core.dest_destination(du) if du else core.uri_destination(ruri)
+        out_t = core.pick_transport(proto, ip)
+        if out_t is None:
+            self._reply(srv, 500, "No socket for destination")
+            return -1
+        c = Leg(False, tup, self.keys.client_key(call_id), self.keys.from_tag())
+        c.transport = out_t
+        fr = req.from_
+        disp = fr.display
+        furi = fr.uri_text
+        c.local_hdr = f"{disp} <{furi}>;tag={c.local_tag}" if disp else f"<{furi}>;tag={c.local_tag}"
+        if flags.preserve_to:
+            to_uri = req.to.uri_text
+        else:
+            to_uri = f"{ruri.scheme}:{ruri.user + '@' if ruri.user else ''}{ruri.host}"
+            if ruri.port:
+                to_uri += f":{ruri.port}"
+        c.remote_hdr = f"<{to_uri}>"
+        c.to_uri = to_uri
+        c.from_uri = furi
+        c.local_cseq = req.cseq.number
+        c.contact = self._contact(out_t, fr.uri.user if self.contact_user else None)
+        mf = req.max_forwards
+        mf = mf - 1 if mf is not None and mf > 0 else 70
+        headers = [
+            ("Via", core.make_via(out_t, new_branch())),
+            ("Max-Forwards", str(mf)),
+            ("From", c.local_hdr),
+            ("To", c.remote_hdr),
+            ("Call-ID", c.call_id),
+            ("CSeq", f"{c.local_cseq} INVITE"),
+            ("Contact", c.contact),
+        ]
+        headers += self._passed(req)
+        if self.init_callid_hdr:
+            headers.append((str(self.init_callid_hdr), call_id))
+        out = Request("INVITE", str(ruri), headers, req.body)
+        cli = CliRef(c, srv, out_t, "INVITE", c.local_cseq, initial=True)
+        srv.cli = cli
+        c.inv_cli = cli
+        ctxn = layer.new_client_transaction(out, (ip, port), now, transport=out_t.proto.upper())
+        ctxn.user_data = cli
+        cli.txn = ctxn
+
+        s.peer = c
+        c.peer = s
+        tup.server = s
+        tup.client = c
+        self.tuples[tkey] = tup
+        self.dialogs[(s.call_id, s.local_tag)] = s
+        self.dialogs[(c.call_id, c.local_tag)] = c
+        timeout = flags.setup_timeout if flags.setup_timeout else self.init_timeout
+        tup.lifetime = now + timeout
+        tup.timer = self.timers.schedule(tup.lifetime, lambda _n, t=tup: self._setup_expired(t))
+        ctx.b2b_key = tkey
+        return 1
+
+    # ------------------------------------------------------------------ replies
+
+    def _reply(
+        self,
+        srv: SrvRef,
+        status: int,
+        reason: str | None,
+        src: Any = None,
+        body: bytes | None = None,
+    ) -> Response | None:
+        """Answer a request received on a leg; `src` is the reply being relayed (headers and body come from it)."""
+        if srv.final:
+            return None
+        req = srv.req
+        leg = srv.leg
+        to_tag = leg.local_tag if status > 100 and req.to.tag is None else None
+        headers = [("Contact", leg.contact)]
+        if src is not None:
+            status_auth = status in (401, 407) and leg.tup.flags.transparent_auth
+            headers += self._passed(src, auth=status_auth)
+            if body is None:
+                body = src.body
+        resp = make_response(req, status, reason, to_tag=to_tag, headers=headers, body=body or b"")
+        if status >= 200:
+            srv.final = True
+            if leg.inv_srv is srv:
+                leg.inv_srv = None
+        self.layer.send_response(srv.txn, resp, self.now())
+        return resp
+
+    def _invite_reply(self, cli: CliRef, resp: Response) -> None:
+        status = resp.status
+        if status == 100:
+            return
+        leg = cli.leg
+        srv = cli.srv
+        tup = leg.tup
+        if status < 200:
+            if cli.initial and leg.state == EARLY:
+                tag = resp.to.tag
+                if tag is not None and leg.remote_tag != tag:
+                    self._learn_remote(leg, resp, early=True)
+            if srv is not None and not srv.final:
+                self._reply(srv, status, resp.reason, resp)
+            return
+        if status < 300:
+            if leg.ack_cseq == cli.cseq:
+                # a retransmitted 2xx: our ACK was lost (or the caller has not ACKed yet)
+                if leg.ack_data is not None:
+                    self._send_raw(leg, leg.ack_data)
+                return
+            if leg.inv_cli is cli:
+                leg.inv_cli = None
+            if cli.initial:
+                self._learn_remote(leg, resp, early=False)
+                leg.state = CONFIRMED
+            else:
+                self._refresh_target(leg, resp)
+            leg.ack_cseq = cli.cseq
+            leg.ack_data = None
+            if srv is None or srv.final or tup.ended:
+                # nobody upstream takes this 2xx any more (cancelled, timed out): close the callee leg
+                self._send_ack(leg, None)
+                self._send_bye(leg)
+                return
+            x = srv.leg
+            if cli.initial:
+                x.state = CONFIRMED
+                tup.state = 0
+                self.timers.cancel(tup.timer)
+                tup.lifetime = self.now() + self.max_duration
+                tup.timer = self.timers.schedule(tup.lifetime, lambda _n, t=tup: self._lifetime_expired(t))
+            out = self._reply(srv, status, resp.reason, resp)
+            if out is None:
+                return
+            self._await_ack(x, srv, out, leg)
+            return
+        # 3xx-6xx (the layer ACKed it)
+        if leg.inv_cli is cli:
+            leg.inv_cli = None
+        if srv is not None and not srv.final:
+            self._reply(srv, status, resp.reason, resp)
+        if cli.initial:
+            self._end_tuple(tup)
+
+    def _cli_failed(self, cli: CliRef, status: int, reason: str) -> None:
+        """No reply from the far end (Timer B/F) or the send failed: answer locally, as tm would."""
+        leg = cli.leg
+        if cli.method == "INVITE" and leg.inv_cli is cli:
+            leg.inv_cli = None
+        srv = cli.srv
+        if srv is not None and not srv.final:
+            self._reply(srv, status, reason)
+        if cli.initial:
+            self._end_tuple(leg.tup)
+
+    def _learn_remote(self, leg: Leg, resp: Response, early: bool) -> None:
+        leg.remote_hdr = resp.get_header("To") or leg.remote_hdr
+        leg.remote_tag = resp.to.tag
+        leg.route_set = list(reversed(resp.get_values("Record-Route")))
+        contacts = resp.contacts
+        if contacts:
+            leg.remote_target = contacts[0].uri_text
+        leg.dest = None
+
+    def _refresh_target(self, leg: Leg, msg: Any) -> None:
+        if msg.has_header("Contact"):
+            contacts = msg.contacts
+            if contacts and contacts[0].uri_text != leg.remote_target:
+                leg.remote_target = contacts[0].uri_text
+                leg.dest = None
+
+    # ------------------------------------------------------------------ 2xx retransmission / ACK
+
+    def _await_ack(self, x: Leg, srv: SrvRef, resp: Response, peer: Leg) -> None:
+        x.ack_wait = srv.req.cseq.number
+        x.ack_srv = srv
+        x.ack_resp = resp
+        x.ack_peer = peer
+        now = self.now()
+        x.ack_interval = self.t1
+        x.ack_deadline = now + 64 * self.t1
+        if not srv.txn.reliable:
+            x.ack_timer = self.timers.schedule(now + self.t1, lambda n, leg=x: self._retransmit_2xx(leg, n))
+        else:
+            x.ack_timer = self.timers.schedule(x.ack_deadline, lambda n, leg=x: self._retransmit_2xx(leg, n))
+
+    def _retransmit_2xx(self, x: Leg, now: float) -> None:
+        x.ack_timer = None
+        if x.ack_wait is None:
+            return
+        if now >= x.ack_deadline:
+            # RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is over; close both legs
+            self.log.warn(f"b2b: no ACK for 2xx on {x.key}; terminating", "b2b_logic")
+            peer = x.ack_peer
+            x.ack_wait = None
+            if peer is not None and peer.ack_data is None and peer.state == CONFIRMED:
+                self._send_ack(peer, None)
+            self._terminate(x.tup)
+            self._flush()
+            return
+        self.layer.send_response(x.ack_srv.txn, x.ack_resp, now)
+        x.ack_interval = min(x.ack_interval * 2, self.t2)
+        x.ack_timer = self.timers.schedule(
+            min(now + x.ack_interval, x.ack_deadline), lambda n, leg=x: self._retransmit_2xx(leg, n)
+        )
+        self._flush()
+
+    def _on_ack(self, x: Leg, ack: Request) -> None:
+        if x.ack_wait is None or ack.cseq.number != x.ack_wait:
+            return  # a retransmitted ACK, or one for nothing we sent
+        x.ack_wait = None
+        self.timers.cancel(x.ack_timer)
+        x.ack_timer = None
+        x.ack_resp = None
+        x.ack_srv = None
+        peer = x.ack_peer
+        x.ack_peer = None
+        if peer is not None and peer.state != ENDED and peer.ack_data is None:
+            self._send_ack(peer, ack)
+
+    # ------------------------------------------------------------------ requests on a leg
+
+    def _dest(self, leg: Leg) -> tuple:
+        if leg.dest is None:
+            target = leg.route_set[0] if leg.route_set else leg.remote_target
+            if target.startswith("<"):
+                target = target[1 : target.index(">")]
+            proto, ip, port = self.core.uri_destination(target)
+            leg.dest = (ip, port)
+            if leg.transport is None or leg.transport.proto != proto:
+                leg.transport = self.core.pick_transport(proto, ip) or leg.transport
+        return leg.dest
+
+    def _build(
+        self, leg: Leg, method: str, cseq: int, src: Any = None, body: bytes = b"", branch: str | None = None
+    ) -> Request:
+        headers = [
+            ("Via", self.core.make_via(leg.transport, branch or new_branch())),
+            ("Max-Forwards", "70"),
+            ("From", leg.local_hdr),
+            ("To", leg.remote_hdr),
+            ("Call-ID", leg.call_id),
+            ("CSeq", f"{cseq} {method}"),
+        ]
+        for r in leg.route_set:
+            headers.append(("Route", r))
+        headers.append(("Contact", leg.contact))
+        if src is not None:
+            mf = src.max_forwards
+            if mf is not None and mf > 0:
+                headers[1] = ("Max-Forwards", str(mf - 1))
+            headers += self._passed(src, extra=("RAck",) if method == "PRACK" else ())
+        return Request(method, leg.remote_target, headers, body)
+
+    def _send_request(self, leg: Leg, method: str, src: Any, srv: SrvRef | None) -> CliRef | None:
+        try:
+            dest = self._dest(leg)
+        except (OSError, SIPParseError, ValueError) as e:
+            self.log.error(f"b2b: cannot resolve the target of {leg.key}: {e}", "b2b_entities")
+            if srv is not None:
+                self._reply(srv, 500, "Server Internal Error")
+            return None
+        leg.local_cseq += 1
+        req = self._build(leg, method, leg.local_cseq, src, src.body if src is not None else b"")
+        cli = CliRef(leg, srv, leg.transport, method, leg.local_cseq)
+        txn = self.layer.new_client_transaction(req, dest, self.now(), transport=leg.transport.proto.upper())
+        txn.user_data = cli
+        cli.txn = txn
+        if srv is not None:
+            srv.cli = cli
+        return cli
+
+    def _send_ack(self, leg: Leg, src: Request | None) -> None:
+        try:
+            self._dest(leg)
+        except (OSError, SIPParseError, ValueError) as e:
+            self.log.error(f"b2b: cannot send ACK on {leg.key}: {e}", "b2b_entities")
+            return
+        req = self._build(leg, "ACK", leg.ack_cseq or leg.local_cseq, src, src.body if src is not None else b"")
+        data = req.to_bytes()
+        leg.ack_data = data
+        self._send_raw(leg, data)
+
+    def _send_raw(self, leg: Leg, data: bytes) -> None:
+        if leg.dest is not None and leg.transport is not None:
+            leg.transport.send(data, leg.dest)
+
+    def _send_bye(self, leg: Leg) -> None:
+        if leg.state == ENDED:
+            return
+        leg.state = ENDED
+        self._send_request(leg, "BYE", None, None)
+
+    def _in_dialog(self, leg: Leg, req: Request, addr: tuple, transport: Any, now: float) -> None:
+        layer = self.layer
+        method = req.method
+        if method == "CANCEL":
+            self._in_dialog_cancel(leg, req, addr, transport, now)
+            return
+        rdest = self.core.response_destination(req.via, addr) if transport.proto == "udp" else addr
+        txn = layer.new_server_transaction(req, addr, now, transport=transport.proto.upper(), response_dest=rdest)
+        srv = SrvRef(leg, req, txn, transport)
+        txn.user_data = srv
+        cseq = req.cseq.number
+        if leg.remote_cseq is not None and cseq <= leg.remote_cseq:
+            self._reply(srv, 500, "Server Internal Error")  # RFC 3261 12.2.2: out of order
+            return
+        leg.remote_cseq = cseq
+        tup = leg.tup
+        peer = leg.peer
+        if tup.ended or peer is None or peer.state == ENDED:
+            self._reply(srv, 481, "Call/Transaction Does Not Exist")
+            return
+        if method == "BYE":
+            self._on_bye(leg, peer, srv, req)
+            return
+        if method in _GLARE_METHODS and (
+            leg.inv_srv is not None or leg.inv_cli is not None or peer.inv_cli is not None or peer.inv_srv is not None
+        ):
+            self._reply(srv, 491, "Request Pending")
+            return
+        if peer.remote_tag is None and not peer.server:
+            self._reply(srv, 481, "Call/Transaction Does Not Exist")
+            return
+        if method == "INVITE" or method == "UPDATE":
+            self._refresh_target(leg, req)
+        cli = self._send_request(peer, method, req, srv)
+        if cli is not None and method == "INVITE":
+            leg.inv_srv = srv
+            peer.inv_cli = cli
+
+    def _on_bye(self, leg: Leg, peer: Leg, srv: SrvRef, req: Request) -> None:
+        tup = leg.tup
+        leg.state = ENDED
+        self._stop_ack_wait(leg)
+        self._stop_ack_wait(peer)
+        if peer.state == CONFIRMED:
+            peer.state = ENDED
+            if self._send_request(peer, "BYE", req, srv) is None:
+                self._reply(srv, 200, "OK")
+        else:
+            self._end_leg(peer)
+            self._reply(srv, 200, "OK")
+        if leg.inv_srv is not None and not leg.inv_srv.final:
+            self._reply(leg.inv_srv, 487, "Request Terminated")
+        self._end_tuple(tup)
+
+    def _in_dialog_cancel(self, leg: Leg, req: Request, addr: tuple, transport: Any, now: float) -> None:
+        itxn = self.layer.find_invite_for_cancel(req)
+        rdest = self.core.response_destination(req.via, addr) if transport.proto == "udp" else addr
+        txn = self.layer.new_server_transaction(
+            req, addr, now, transport=transport.proto.upper(), response_dest=rdest
+        )
+        srv = SrvRef(leg, req, txn, transport)
+        txn.user_data = srv
+        if itxn is None or type(itxn.user_data) is not SrvRef:
+            self._reply(srv, 481, "Call/Transaction Does Not Exist")
+            return
+        self._reply(srv, 200, "OK")
+        isrv: SrvRef = itxn.user_data
+        if not isrv.final and isrv.cli is not None and isrv.cli.txn is not None:
+            self.layer.cancel(isrv.cli.txn, now, [("Reason", v) for v in req.get_headers("Reason")])
+
+    def _on_cancel(self, isrv: SrvRef, req: Request, addr: tuple, transport: Any, now: float) -> None:
+        """CANCEL of the initial INVITE: 200 to the CANCEL, 487 to the INVITE, CANCEL on the client leg."""
+        s = isrv.leg
+        rdest = self.core.response_destination(req.via, addr) if transport.proto == "udp" else addr
+        txn = self.layer.new_server_transaction(
+            req, addr, now, transport=transport.proto.upper(), response_dest=rdest
+        )
+        srv = SrvRef(s, req, txn, transport)
+        txn.user_data = srv
+        resp = make_response(req, 200, "OK", to_tag=s.local_tag)
+        srv.final = True
+        self.layer.send_response(txn, resp, now)
+        if isrv.final:
+            return
+        self._reply(isrv, 487, "Request Terminated")
+        tup = s.tup
+        tup.cancelled = True
+        cli = isrv.cli
+        if cli is not None and cli.txn is not None and cli.leg.state == EARLY:
+            self.layer.cancel(cli.txn, now, [("Reason", v) for v in req.get_headers("Reason")])
+        self._end_tuple(tup)
+
+    # ------------------------------------------------------------------ ending legs and tuples
+
+    def _stop_ack_wait(self, leg: Leg) -> None:
+        if leg.ack_wait is not None:
+            leg.ack_wait = None
+            self.timers.cancel(leg.ack_timer)
+            leg.ack_timer = None
+            leg.ack_resp = None
+            leg.ack_srv = None
+            leg.ack_peer = None
+
+    def _end_leg(self, leg: Leg) -> None:
+        """Close one leg whatever its state: BYE when confirmed; an early client leg is CANCELled and an
+        unanswered caller gets 408 (OpenSIPS dlg.c: "BYE" on an unconfirmed dialog)."""
+        if leg.state == ENDED:
+            return
+        self._stop_ack_wait(leg)
+        if leg.state == CONFIRMED:
+            self._send_bye(leg)
+            return
+        leg.state = ENDED
+        if leg.server:
+            if leg.inv_srv is not None and not leg.inv_srv.final:
+                self._reply(leg.inv_srv, 408, "Request Timeout")
+        elif leg.inv_cli is not None and leg.inv_cli.txn is not None:
+            self.layer.cancel(leg.inv_cli.txn, self.now())
+
+    def _terminate(self, tup: Tuple) -> None:
+        """Tear the whole call down (timeouts, MI b2b_terminate_call)."""
+        for leg in (tup.server, tup.client):
+            if leg is not None:
+                self._end_leg(leg)
+        self._end_tuple(tup)
+
+    def _end_tuple(self, tup: Tuple) -> None:
+        if tup.ended:
+            return
+        tup.ended = True
+        self.timers.cancel(tup.timer)
+        tup.timer = None
+        dialogs = self.dialogs
+        for leg in (tup.server, tup.client):
+            if leg is not None:
+                self._stop_ack_wait(leg)
+                if dialogs.get((leg.call_id, leg.local_tag)) is leg:
+                    del dialogs[(leg.call_id, leg.local_tag)]
+        self.tuples.pop(tup.key, None)
+
+    def _setup_expired(self, tup: Tuple) -> None:
+        tup.timer = None
+        if tup.ended or tup.state == 0:
+            return
+        self.log.info(f"b2b: tuple {tup.key} not answered within its setup timeout; terminating", "b2b_logic")
+        self._terminate(tup)
+        self._flush()
+
+    def _lifetime_expired(self, tup: Tuple) -> None:
+        tup.timer = None
+        if tup.ended:
+            return
+        self.log.info(f"b2b: tuple {tup.key} reached max_duration; sending BYEs", "b2b_logic")
+        self._terminate(tup)
+        self._flush()
+
+    # ------------------------------------------------------------------ MI helpers
+
+    def terminate_call(self, key: str) -> bool:
+        tup = self.tuples.get(key)
+        if tup is None and key.count(";") == 2:
+            callid, ftag, ttag = key.split(";")
+            leg = self.dialogs.get((callid, ttag)) or self.dialogs.get((callid, ftag))
+            tup = leg.tup if leg is not None else None
+        if tup is None:
+            return False
+        self._terminate(tup)
+        self._flush()
+        return True
+
+    def list_tuples(self) -> list[dict]:
+        """b2b_list (3.x JSON shape)."""
+        out = []
+        for tup in self.tuples.values():
+            ents = []
+            for leg in (tup.server, tup.client):
+                if leg is None:
+                    ents.append(None)
+                    continue
+                e = {
+                    "index": 0,
+                    "key": leg.key,
+                    "disconnected": 1 if leg.state == ENDED else 0,
+                    "state": leg.state,
+                    "no": 0 if leg.server else 1,
+                    "type": 0 if leg.server else 1,
+                    "to_uri": leg.to_uri,
+                    "from_uri": leg.from_uri,
+                }
+                if leg.peer is not None:
+                    e["peer"] = leg.peer.key
+                ents.append(e)
+            out.append(
+                {
+                    "id": int(tup.key.split(".")[1]),
+                    "key": tup.key,
+                    "state": tup.state,
+                    "lifetime": int(tup.lifetime),
+                    "db_flag": 0,
+                    "scenario": tup.scenario,
+                    "SERVERS": [ents[0]] if ents[0] else [],
+                    "CLIENTS": [ents[1]] if ents[1] else [],
+                    "BRIDGE_ENTITIES": [e for e in ents if e],
+                }
+            )
+        return out
