@@ -130,6 +130,8 @@ async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Lo
     core.timers = timers
     core.tm = TM(core, timers, script)
     core.env = ProxyEnv(core, script)
+    if hasattr(program, "configure_env"):
+        program.configure_env(core.env)
     async with trio.open_nursery() as nursery:
         await nursery.start(timers.serve)
         for spec in sockets:

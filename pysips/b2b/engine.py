@@ -73,7 +73,9 @@ def _now() -> float:
 class B2BEngine:
     """One per process. ``B2BEngine(core, script)``; the server then calls ``start(nursery)``."""
 
-    def __init__(self, core: Any, script: Any = None, *, clock: Any = None, timers: TimerHeap | None = None) -> None:
+    def __init__(
+        self, core: Any, script: Any = None, *, clock: Any = None, timers: TimerHeap | None = None
+    ) -> None:
         self.core = core
         self.log = core.log
         self.timers: TimerHeap = timers if timers is not None else core.timers
@@ -277,7 +279,9 @@ class B2BEngine:
             self.log.error(f"b2b_init_request: {e}", "b2b_logic")
             return -1
         if sid != TOP_HIDING:
-            self.log.error(f"b2b_init_request: scenario {sid!r} is not supported (only \"top hiding\")", "b2b_logic")
+            self.log.error(
+                f'b2b_init_request: scenario {sid!r} is not supported (only "top hiding")', "b2b_logic"
+            )
             return -1
         req = ctx.msg
         if req is None or not req.is_request or req.method != "INVITE" or req.to.tag is not None:
@@ -318,7 +322,9 @@ class B2BEngine:
         s.to_uri = req.to.uri_text
         s.from_uri = req.from_.uri_text
         rdest = core.response_destination(req.via, src) if transport.proto == "udp" else src
-        stxn = layer.new_server_transaction(req, src, now, transport=transport.proto.upper(), response_dest=rdest)
+        stxn = layer.new_server_transaction(
+            req, src, now, transport=transport.proto.upper(), response_dest=rdest
+        )
         srv = SrvRef(s, req, stxn, transport)
         stxn.user_data = srv
         s.inv_srv = srv
@@ -603,7 +609,9 @@ class B2BEngine:
         except (OSError, SIPParseError, ValueError) as e:
             self.log.error(f"b2b: cannot send ACK on {leg.key}: {e}", "b2b_entities")
             return
-        req = self._build(leg, "ACK", leg.ack_cseq or leg.local_cseq, src, src.body if src is not None else b"")
+        req = self._build(
+            leg, "ACK", leg.ack_cseq or leg.local_cseq, src, src.body if src is not None else b""
+        )
         data = req.to_bytes()
         leg.ack_data = data
         self._send_raw(leg, data)
@@ -625,7 +633,9 @@ class B2BEngine:
             self._in_dialog_cancel(leg, req, addr, transport, now)
             return
         rdest = self.core.response_destination(req.via, addr) if transport.proto == "udp" else addr
-        txn = layer.new_server_transaction(req, addr, now, transport=transport.proto.upper(), response_dest=rdest)
+        txn = layer.new_server_transaction(
+            req, addr, now, transport=transport.proto.upper(), response_dest=rdest
+        )
         srv = SrvRef(leg, req, txn, transport)
         txn.user_data = srv
         cseq = req.cseq.number
@@ -642,7 +652,10 @@ class B2BEngine:
             self._on_bye(leg, peer, srv, req)
             return
         if method in _GLARE_METHODS and (
-            leg.inv_srv is not None or leg.inv_cli is not None or peer.inv_cli is not None or peer.inv_srv is not None
+            leg.inv_srv is not None
+            or leg.inv_cli is not None
+            or peer.inv_cli is not None
+            or peer.inv_srv is not None
         ):
             self._reply(srv, 491, "Request Pending")
             return

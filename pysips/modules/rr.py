@@ -108,7 +108,6 @@ def w_record_route(ctx: Any, params: str | None = None) -> int:
     tag = _from_tag(req) if _settings["append_fromtag"] else None
     suffix = _lr(ctx) + (f";ftag={tag}" if tag else "") + _extra_params(ctx, params)
     value = f"<sip:{_user_part(req)}{_local_hostport(ctx)}{_transport(ctx)}{suffix}>"
-    ctx.rr_suffix_base = suffix
     _insert_rr(ctx, [value])
     return 1
 

@@ -307,6 +307,8 @@ class TM:
         out = req.copy()
         if out.ruri is not uri and str(uri) != str(out.ruri):
             out.ruri = uri if not isinstance(uri, str) else _parse_uri(uri)
+        if transport is not ctx.transport and getattr(ctx, "rr_added", None):
+            self._double_rr(out, ctx, transport)
         out.push_via(core.make_via(transport, new_branch()))
         branch = Branch(uas, len(uas.branches), out, transport, (ip, port), str(uri))
         uas.branches.append(branch)
@@ -325,6 +327,29 @@ class TM:
         branch.timer = self.timers.schedule(now + self.fr_timeout, lambda _n, b=branch: self._fr_expired(b))
         core.stats["fwd_requests"] += 1
         return 1
+
+    def _double_rr(self, out: Request, ctx: Any, transport: Any) -> None:
+        """The request leaves on another socket than it came in: record both (rr enable_double_rr, r2=on)."""
+        from pysips.modules import rr
+        from pysips.sip.headers import parse_name_addr
+
+        if not rr._settings.get("enable_double_rr", 1) or len(ctx.rr_added) != 1:
+            return
+        top = out.pop_value("Record-Route")
+        if top is None:
+            return
+        inbound = parse_name_addr(top)
+        inbound.uri.set_param("r2", "on")
+        outbound = parse_name_addr(str(inbound))
+        host, port = self.core.advertised(transport)
+        outbound.uri.host = host
+        outbound.uri.port = port if port != 5060 else None
+        if transport.proto == "udp":
+            outbound.uri.remove_param("transport")
+        else:
+            outbound.uri.set_param("transport", transport.proto)
+        out.push_value("Record-Route", str(inbound))
+        out.push_value("Record-Route", str(outbound))
 
     def _relay_cancel(self, ctx: Any) -> int:
         req: Request = ctx.msg

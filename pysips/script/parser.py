@@ -85,6 +85,8 @@ ROUTE_KINDS_BY_KEYWORD = {
 }
 _TOP_STARTERS = frozenset({"GNAME", "LOADMODULE", "MODPARAM"} | {k.upper() for k in ROUTE_KINDS_BY_KEYWORD})
 
+_TOP_WORDS = frozenset({"loadmodule", "modparam"} | set(ROUTE_KINDS_BY_KEYWORD))
+
 _TOKEN_NAMES = {
     "_SEMI": "`;`",
     "_COMMA": "`,`",
@@ -427,7 +429,14 @@ class _Parse:
         if last is not None:
             end.line, end.column = self._end_line_col(last)
         if not self._would_shift("$END"):
-            if not self.fatal_lexical:
+            opened = self._open_braces()
+            if self.fatal_lexical:
+                pass
+            elif opened:
+                line = self.where(opened[-1].line)[1]
+                hint = f"unbalanced braces: the `{{` on line {line} is never closed"
+                self.diag("E107", "syntax error: unexpected end of file", end.line, end.column, hint)
+            else:
                 self._syntax_error(end, prev)
             # drop the unfinished items (an unclosed route...) and keep what was complete
             for i in range(len(ps.state_stack) - 1, -1, -1):
@@ -438,6 +447,16 @@ class _Parse:
             else:
                 return None
         return ps.feed_token(end, True)
+
+    def _open_braces(self) -> list[Token]:
+        """The `{` tokens on the parser stack that no `}` closes yet, outermost first."""
+        opened: list[Token] = []
+        for v in self._ps.value_stack:
+            if isinstance(v, Token) and v.type == "_LBRACE":
+                opened.append(v)
+            elif isinstance(v, Token) and v.type == "_RBRACE" and opened:
+                opened.pop()
+        return opened
 
     def _end_line_col(self, tok: Token) -> tuple[int, int]:
         return tok.end_line or tok.line, (tok.end_column or tok.column)
@@ -568,33 +587,20 @@ class _Parse:
             close = text.find("]", tok.start_pos)
             index = text[tok.start_pos : close + 1] if close > 0 else "[...]"
             pv = str(prev.value)
-            if pv.startswith("$(") or not pv.endswith(")"):
-                fixed = f"$({pv[1:]}{index})"
-            else:
-                fixed = f"$({pv[1:]}{index})"
+            fixed = pv[:-1] + index + ")" if pv.startswith("$(") else f"$({pv[1:]}{index})"
             return "E106", f"`{pv}{index}` is Kamailio syntax; OpenSIPS puts the index inside: `{fixed}`"
-        if prev is not None and prev.type == "STRING" and "\n" in prev.value:
+        if prev is not None and prev.type == "STRING" and re.search(r"[;{}]\s*\n", prev.value):
             return "E101", (
-                f"the string that starts on line {self.where(prev.line)[1]} runs across lines: is a closing quote missing?"
+                f"the string that starts on line {self.where(prev.line)[1]} swallows code: is a closing quote missing?"
             )
-        if t == "$END" and "_RBRACE" in expected:
-            opened: list[Token] = []
-            for v in self._ps.value_stack:
-                if isinstance(v, Token) and v.type == "_LBRACE":
-                    opened.append(v)
-                elif isinstance(v, Token) and v.type == "_RBRACE" and opened:
-                    opened.pop()
-            if opened:
-                return (
-                    "E107",
-                    f"unbalanced braces: the `{{` on line {self.where(opened[-1].line)[1]} is never closed",
-                )
-            return "E107", "unbalanced braces: a `{` is never closed"
         if t == "_RBRACE" and self._accepting("_RBRACE") is None:
             return "E107", "unbalanced braces: this `}` has no matching `{`"
-        if t in ("_LSQB", "_LBRACE") and prev is not None and prev.type in _TOP_STARTERS - {"GNAME"}:
-            if prev.type != "ROUTE" or t == "_LBRACE" or self._accepting("_RBRACE") is not None:
-                return "E107", "a route block starts here: is a `}` missing before it?"
+        if self._accepting("_RBRACE") is not None and (
+            t in _TOP_STARTERS - {"GNAME", "ROUTE"}
+            or (t in ("_LSQB", "_LBRACE") and prev is not None and prev.type == "ROUTE")
+            or (prev is not None and prev.type == "ID" and prev.value in _TOP_WORDS and t != "_LPAR")
+        ):
+            return "E107", "a new route or module line starts here: is a `}` missing before it?"
         if t == "EQ" and prev is not None and prev.type == "EQ" and prev.end_pos == tok.start_pos:
             return "E101", "`==` compares (in conditions); use `=` to assign"
         if t == "LT" or text[tok.start_pos : tok.start_pos + 1] == "<":

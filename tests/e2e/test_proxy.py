@@ -493,6 +493,11 @@ def test_udp_to_tcp_relay(tmp_path: Path) -> None:
         assert len(invites) == 5
         for m in invites:
             assert m.header("Via")[0].upper().startswith(f"SIP/2.0/TCP 127.0.0.1:{tcp_port}"), m.text
+            # double Record-Route (rr enable_double_rr): the TCP side on top, then the UDP side, both r2=on
+            rr = ",".join(m.header("Record-Route")).replace(" ", "").split(",")
+            top, second = set(rr[0].strip("<>").split(";")), set(rr[1].strip("<>").split(";"))
+            assert {f"sip:127.0.0.1:{tcp_port}", "transport=tcp", "r2=on", "lr"} <= top, m.text
+            assert {f"sip:127.0.0.1:{proxy_port}", "r2=on", "lr"} <= second, m.text
         assert len(received(uas.messages, "BYE")) == 5
         # and the caller only ever talked UDP
         assert all(m.transport == "UDP" for m in sipp_messages(uac.messages))

@@ -703,3 +703,31 @@ def test_generation_argument_overrides():
 def test_parse_snippet_accepts_whole_scripts():
     script, diags = parse_snippet("route[a] { x(); }\n")
     assert diags == [] and [r.name for r in script.routes] == ["a"]
+
+
+def test_mpath_with_several_directories_and_urls_in_strings():
+    script, diags = parse_text(
+        'mpath="/a/":"/b/"\ndb_default_url="mysql://u:p@h/db"\nroute { f("sip://x"); }\n'
+    )
+    assert diags == []
+    assert script.mpath == "/a/:/b/"
+    assert [(g.name, g.value) for g in script.globals] == [("db_default_url", "mysql://u:p@h/db")]
+
+
+def test_complete_items_survive_an_unclosed_block():
+    script, diags = parse_text("route[a] { x(); }\nroute {\n  if ($a) {\n    f();\n}\n")
+    assert [d.code for d in diags] == ["E107"]
+    assert [r.name for r in script.routes] == ["a"]
+
+
+def test_missing_closing_brace_before_next_route_hint():
+    diags = errors("route {\n  f();\nfailure_route[a] { g(); }\n")
+    assert diags[0].line == 3
+    assert diags[0].hint == "a new route or module line starts here: is a `}` missing before it?"
+
+
+def test_template_placeholder_hint():
+    diags = errors("listen=udp:<private_ip>:5060\nroute { }\n")
+    assert [(d.line, d.column, d.hint) for d in diags] == [
+        (1, 12, "`<private_ip>` looks like a template placeholder: put a real value there")
+    ]
