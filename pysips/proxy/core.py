@@ -172,11 +172,37 @@ class Core:
     def _bad_message(self, data: bytes, addr: tuple, transport: Any, err: SIPParseError) -> None:
         self.stats["bad_msg_hdr"] += 1
         self.log.warn(f"bad message from {addr[0]}:{addr[1]}: {err}")
+        program = self.program
+        if program is not None and ("error", None) in program.routes and not data.startswith(b"SIP/"):
+            self._run_error_route(data, addr, transport, err)
+            return
         reply = _error_reply(data, err.status, err.reason, self.to_tag)
         if reply is not None:
             # symmetric response routing: the message's own Via may be the broken part
             transport.send(reply, addr)
             self.stats["sent_replies"] += 1
+
+    def _run_error_route(self, data: bytes, addr: tuple, transport: Any, err: SIPParseError) -> None:
+        """error_route for a request that failed to parse: $err.* set; the script decides whether to reply."""
+        from pysips.script.context import Context
+
+        try:
+            msg = parse_message(_salvage(data))
+        except SIPParseError:
+            msg = None
+        ctx = Context(msg, src=addr, proto=transport.proto, local=transport.local, env=self.env,
+                      vars=self.vars, shv=self.shv, route_type="error")  # fmt: skip
+        ctx.transport = transport
+        ctx.err_class = 1  # parse error
+        ctx.err_level = 2
+        ctx.err_info = str(err)
+        ctx.err_rcode = err.status
+        ctx.err_rreason = err.reason
+        ctx.raw_bad_request = data
+        try:
+            self.program.run("error", None, ctx)
+        except ScriptRuntimeError as e:
+            self.log.error(f"script error in error_route: {e}")
 
     def on_request(self, req: Request, addr: tuple, transport: Any) -> None:
         via = req.via
@@ -344,3 +370,17 @@ def _error_reply(data: bytes, status: int, reason: str, to_tag: str) -> bytes | 
         return None
     out.append(b"Content-Length: 0")
     return b"\r\n".join(out) + b"\r\n\r\n"
+
+
+def _salvage(data: bytes) -> bytes:
+    """A parseable stand-in for a request that failed to parse: its request line, Via, From, To and Call-ID, and
+    a CSeq rebuilt from the method (error_route reads these; replies are built from the raw lines)."""
+    head = data.split(b"\r\n\r\n", 1)[0]
+    lines = head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ").split(b"\r\n")
+    keep = [lines[0]]
+    wanted = (b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i")
+    for line in lines[1:]:
+        if line.split(b":", 1)[0].strip().lower() in wanted:
+            keep.append(line)
+    keep.append(b"CSeq: 1 " + lines[0].split(b" ", 1)[0])
+    return b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n"

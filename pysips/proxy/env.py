@@ -42,6 +42,15 @@ class ProxyEnv(Env):
             return -1
         if msg.method == "ACK":
             return -1
+        raw = getattr(ctx, "raw_bad_request", None)
+        if raw is not None:
+            from pysips.proxy.core import _error_reply
+
+            data = _error_reply(raw, code, reason, self.core.to_tag)
+            if data is None:
+                return -1
+            ctx.transport.send(data, (ctx.src_ip, ctx.src_port))
+            return 1
         uas = getattr(ctx, "tm_uas", None)
         if stateful or (stateful is None and uas is not None):
             return self.tm.t_reply(ctx, code, reason)

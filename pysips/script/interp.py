@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pysips.errors import ScriptRuntimeError
+from pysips.script.context import StrInt
 
 # action_flags (OpenSIPS action.h ACT_FL_*)
 FL_EXIT = 1
@@ -308,6 +309,9 @@ def cmp_values(op: str, lv: object, rv: object) -> int:
         return 1 if hit == (op == "=~") else 0
     if type(lv) is int and type(rv) is int:
         return _int_cmp(op, lv, rv)
+    # an explicit URI port ($rp, $op, $dp) is a StrInt: numeric against another int-valued operand
+    if (type(lv) is StrInt or type(lv) is int) and (type(rv) is StrInt or type(rv) is int):
+        return _int_cmp(op, int(lv), int(rv))
     return _str_cmp(op, str(lv), str(rv))
 
 
@@ -321,6 +325,8 @@ def cmp_const_int(op: str, lv: object, rn: int) -> int:
     if lv is None:
         return 1 if op in NEG_OPS else 0
     if type(lv) is not int:
+        if type(lv) is StrInt:  # PV_VAL_STR|PV_VAL_INT: $rp == 5080 compares numerically
+            return _int_cmp(op, int(lv), rn)
         return -1  # "invalid operation: left is a string, right is a number"
     return _int_cmp(op, lv, rn)
 

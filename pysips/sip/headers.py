@@ -6,6 +6,7 @@ can tell whether a header must be rewritten or can go out byte for byte.
 
 from __future__ import annotations
 
+import re
 from operator import attrgetter
 from typing import Any
 
@@ -46,6 +47,25 @@ _HOST_CHARS = _ALNUM + "-._"
 _IPV6_CHARS = "0123456789abcdefABCDEF:."
 # Printable ASCII without space, '<', '>', '"' (RFC 3986 excluded characters, which must be %-escaped).
 _URI_SHAPE_CHARS = "".join(chr(c) for c in range(33, 127) if chr(c) not in '<>"')
+
+# Fast paths for the shapes nearly every UA sends. Each regex accepts a strict subset of what the general
+# str-method parsers below accept, with the same result, so anything unusual (whitespace around ';' or '=',
+# quoted param values, escapes, IPv6) simply falls through to them. Checked against the general parsers by
+# tests/sip/test_headers.py::test_fast_paths_agree_with_general_parsers.
+_TOK = r"[A-Za-z0-9.!%*_+`'~-]"
+_FAST_PARAMS = rf"((?:;{_TOK}+(?:=[A-Za-z0-9.!%*_+`'~:\[\]-]+)?)*)"
+# '"display" <uri>;params', 'Display Name <uri>;params' or '<uri>;params'. The URI is printable ASCII without
+# space, '<', '>', '"', starts with a letter and has a ':' neither first nor last (what _check_uri_text wants).
+_NAME_ADDR_FAST = re.compile(
+    rf'(?:("[^"\\\r\n]*")[ \t]*|({_TOK}+(?:[ \t]+{_TOK}+)*)[ \t]*)?<([A-Za-z][!#-9;=?-~]*:[!#-;=?-~]+)>'
+    + _FAST_PARAMS
+    + r"\Z"
+).match
+# addr-spec without <>: no ';' or '?' inside the URI (a ';' starts the header params).
+_ADDR_SPEC_FAST = re.compile(r"([A-Za-z][!#-9=@-~]*:[!#-:=@-~]+)" + _FAST_PARAMS + r"\Z").match
+_VIA_FAST = re.compile(r"SIP/2\.0/([A-Z]+) ([A-Za-z0-9._-]+)(?::([0-9]{1,5}))?" + _FAST_PARAMS + r"\Z").match
+_CSEQ_FAST = re.compile(rf"([0-9]{{1,10}}) ({_TOK}+)\Z").match
+_new = object.__new__
 
 # Header names seen on the wire -> matching key. Bounded so hostile traffic cannot grow it forever.
 _KEY_CACHE: dict[str, str] = {}
@@ -158,6 +178,15 @@ def _split_params_quoted(text: str) -> list[str]:
         start = i = s + 1
     pieces.append(text[start:])
     return pieces
+
+
+def _fast_params(ptext: str) -> list[tuple[str, str | None]]:
+    """Params already validated by a _FAST_PARAMS group (';a=1;b'): no whitespace, no quotes."""
+    out: list[tuple[str, str | None]] = []
+    for piece in ptext[1:].split(";"):
+        name, eq, value = piece.partition("=")
+        out.append((name, value) if eq else (name, None))
+    return out
 
 
 def parse_params(text: str) -> list[tuple[str, str | None]]:
@@ -368,6 +397,31 @@ def _check_uri_text(utext: str, whole: str) -> None:
 
 def parse_name_addr(text: str) -> NameAddr:
     """Parse one name-addr / addr-spec with its header params. Raises SIPParseError (400)."""
+    m = _NAME_ADDR_FAST(text)
+    if m is not None:
+        quoted, plain, utext, ptext = m.groups()
+        na = _new(NameAddr)
+        na._display = quoted or plain
+        na._uri = None
+        na._uri_text = utext
+        na._params = _fast_params(ptext) if ptext else []
+        na._raw = text
+        return na
+    m = _ADDR_SPEC_FAST(text)
+    if m is not None:
+        utext, ptext = m.groups()
+        na = _new(NameAddr)
+        na._display = None
+        na._uri = None
+        na._uri_text = utext
+        na._params = _fast_params(ptext) if ptext else []
+        na._raw = text
+        return na
+    return _parse_name_addr(text)
+
+
+def _parse_name_addr(text: str) -> NameAddr:
+    """The general name-addr parser (any whitespace, quoted params, escapes); see parse_name_addr."""
     s = text.strip()
     if not s:
         raise SIPParseError("empty name-addr")
@@ -496,6 +550,23 @@ class Via(_Params):
 
 def parse_via_value(text: str) -> Via:
     """Parse a single Via value (no top-level commas)."""
+    m = _VIA_FAST(text)
+    if m is not None:
+        transport, host, port_s, ptext = m.groups()
+        if port_s is None or int(port_s) <= 65535:
+            via = _new(Via)
+            via._protocol = "SIP/2.0"
+            via._transport = transport
+            via._host = host
+            via._port = None if port_s is None else int(port_s)
+            via._params = _fast_params(ptext) if ptext else []
+            via._raw = text
+            return via
+    return _parse_via_value(text)
+
+
+def _parse_via_value(text: str) -> Via:
+    """The general Via parser; see parse_via_value."""
     s = text.strip()
     if s.startswith("SIP/2.0/"):
         protocol = "SIP/2.0"
@@ -578,6 +649,15 @@ class CSeq:
 
 
 def parse_cseq(text: str) -> CSeq:
+    m = _CSEQ_FAST(text)
+    if m is not None:
+        num, method = m.groups()
+        number = int(num)
+        if number <= 0xFFFFFFFF:
+            c = _new(CSeq)
+            c.number = number
+            c.method = method
+            return c
     parts = text.split()
     if len(parts) != 2:
         raise SIPParseError(f"bad CSeq {text.strip()!r}")

@@ -1,0 +1,122 @@
+"""`pysips run` operation: error_route on parse errors, refusing to start on bad input, -C, clean exit."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+from tests.e2e.harness import PysipsProcess, free_port
+
+BAD_CSEQ = (
+    "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKbad1\r\n"
+    "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+    "To: <sip:bob@127.0.0.1>\r\n"
+    "Call-ID: bad-err@127.0.0.1\r\n"
+    "CSeq: abc INVITE\r\n"
+    "Max-Forwards: 70\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+
+def _exchange(port: int, data: bytes, timeout: float = 3.0) -> bytes | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(timeout)
+        s.sendto(data.replace(b"{port}", str(s.getsockname()[1]).encode()), ("127.0.0.1", port))
+        try:
+            return s.recvfrom(65535)[0]
+        except TimeoutError:
+            return None
+
+
+def test_error_route_runs_on_parse_error(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "err.cfg"
+    cfg.write_text(
+        f"socket=udp:127.0.0.1:{port}\n"
+        'loadmodule "sl.so"\n'
+        "route { sl_send_reply(200, \"OK\"); exit; }\n"
+        "error_route {\n"
+        '    xlog("L_ERR", "parse error class=$err.class rcode=$err.rcode reason=$err.rreason\\n");\n'
+        '    sl_send_reply(499, "Seen In error_route");\n'
+        "    exit;\n"
+        "}\n"
+    )
+    with PysipsProcess(cfg) as px:
+        reply = _exchange(port, BAD_CSEQ.encode())
+        assert reply is not None, px.output()
+        lines = reply.decode().split("\r\n")
+        assert lines[0] == "SIP/2.0 499 Seen In error_route"
+        assert "CSeq: abc INVITE" in lines  # the reply echoes the request's own lines
+        assert any(line.startswith("To: <sip:bob@127.0.0.1>;tag=") for line in lines)
+        assert px.stop() == 0
+    assert "parse error class=1 rcode=400 reason=Bad Request" in px.output()
+
+
+def test_refuses_script_with_errors(tmp_path):
+    cfg = tmp_path / "broken.cfg"
+    cfg.write_text('loadmodule "sl.so"\nroute {\n    sl_send_reply(404, "x")\n    exit;\n}\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pysips", "run", str(cfg)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 1
+    assert f"{cfg}:4:5: error:" in proc.stderr
+    assert "^" in proc.stderr
+    assert "not starting" in proc.stderr
+
+
+def test_port_in_use_is_a_clear_error(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        cfg = tmp_path / "busy.cfg"
+        cfg.write_text(f'socket=udp:127.0.0.1:{port}\nloadmodule "sl.so"\nroute {{ exit; }}\n')
+        proc = subprocess.run(
+            [sys.executable, "-m", "pysips", "run", str(cfg)], capture_output=True, text=True, timeout=30
+        )
+    assert proc.returncode == 1
+    assert f"cannot listen on udp:127.0.0.1:{port}: address already in use" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_include_is_refused(tmp_path):
+    cfg = tmp_path / "inc.cfg"
+    cfg.write_text('include_file "nowhere.cfg"\nroute { exit; }\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pysips", "run", str(cfg)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 1
+    assert "nowhere.cfg" in proc.stderr
+
+
+def test_check_only(tmp_path):
+    cfg = tmp_path / "ok.cfg"
+    cfg.write_text('loadmodule "sl.so"\nroute { sl_send_reply(404, "Not Here"); exit; }\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "pysips", "run", "-C", str(cfg)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "configuration OK" in proc.stderr
+
+
+def test_startup_and_timer_routes(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "routes.cfg"
+    cfg.write_text(
+        f"socket=udp:127.0.0.1:{port}\n"
+        "log_level=3\n"
+        'loadmodule "sl.so"\n'
+        'startup_route { xlog("L_NOTICE", "startup ran\\n"); }\n'
+        'timer_route[tick, 1] { xlog("L_NOTICE", "tick\\n"); }\n'
+        "route { exit; }\n"
+    )
+    import time
+
+    with PysipsProcess(cfg) as px:
+        time.sleep(2.5)
+        assert px.stop() == 0
+    out = px.output()
+    assert "startup ran" in out
+    assert out.count("tick") >= 2
