@@ -47,6 +47,7 @@ class Core:
         self._dns: dict[str, str] = {}
         self._advertised: dict[int, tuple[str, int]] = {}
         self._via_prefix: dict[int, str] = {}
+        self._adv_override: dict[int, tuple[str, int]] = {}  # sockets with advertised_address / "as"
         self.env: Any = None  # ProxyEnv, set by the server
         self.tm: Any = None  # the stateful engine, set by the server
         self.b2b: Any = None  # the B2BUA engine, set by the server when b2b_logic is loaded
@@ -62,6 +63,8 @@ class Core:
         adv_host = spec.advertised_host or self.advertised_address or host
         adv_port = spec.advertised_port or self.advertised_port or port
         self._advertised[id(transport)] = (adv_host, adv_port)
+        if (adv_host, adv_port) != (host, port):
+            self._adv_override[id(transport)] = (adv_host, adv_port)
         self._via_prefix[id(transport)] = (
             f"SIP/2.0/{transport.proto.upper()} {f'[{adv_host}]' if ':' in adv_host else adv_host}:{adv_port};branch="
         )
@@ -240,6 +243,10 @@ class Core:
             shv=self.shv,
         )
         ctx.transport = transport
+        if self._adv_override:
+            adv = self._adv_override.get(id(transport))
+            if adv is not None:
+                ctx.advertised_address, ctx.advertised_port = adv
         try:
             self.program.run("request", None, ctx)
         except ScriptRuntimeError as e:

@@ -45,6 +45,7 @@ from pysips.script.interp import (
     cmp_regex,
     cmp_values,
     compile_posix,
+    compile_script_regex,
     compound,
     dyn_regex,
     log_error,
@@ -82,6 +83,8 @@ ERROR_CODES = {
     "E223": "invalid xlog level",
     "E224": "invalid IP network",
     "E225": "switch subject is not a variable",
+    "E226": "deprecated pseudo-variable (warning)",
+    "E227": "module initialisation failed (bad modparam value)",
 }
 
 _TOP_KINDS = ("onreply", "failure", "branch", "local", "error", "startup", "timer", "event")
@@ -121,6 +124,7 @@ class _Compiler:
         self.route_defs: dict[tuple[str, str | None], A.RouteDef] = {}
         self.cells: dict[tuple[str, str | None], list] = {}
         self.pv_cache: dict[str, Any] = {}
+        self.pv_warned: set[tuple] = set()
         self.kinds: frozenset[str] = frozenset({"request"})
         self.loop_depth = 0
         self.cur_file = ""
@@ -326,6 +330,7 @@ class _Compiler:
             self._pv_error(e, node.pos, 0)
             return None
         self.pv_cache[node.text] = spec
+        self._pv_warning(spec, node.pos, 0)
         return spec
 
     def pv_text(self, text: str, pos: A.Pos, col_offset: int = 1) -> Any:
@@ -333,10 +338,23 @@ class _Compiler:
         from pysips.script.pvars import PVError, parse_pv
 
         try:
-            return parse_pv(text, generation=self.gen)
+            spec = parse_pv(text, generation=self.gen)
         except PVError as e:
             self._pv_error(e, pos, col_offset)
             return None
+        self._pv_warning(spec, pos, col_offset)
+        return spec
+
+    def _pv_warning(self, spec: Any, pos: A.Pos, col_offset: int) -> None:
+        """A PV OpenSIPS deprecated (2.x names kept until 3.2...): reported once per spelling and line."""
+        text = getattr(spec, "warning", None)
+        if not text:
+            return
+        key = (text, pos.file, pos.line)
+        if key in self.pv_warned:
+            return
+        self.pv_warned.add(key)
+        self.err(text, pos, "E226", severity="warning", col_offset=col_offset)
 
     def fmt(self, node: A.Const) -> Any:
         """A format string (double quotes): returns the FormatString, or None after reporting its error."""
@@ -1013,6 +1031,8 @@ class _Compiler:
         spec, module = entry
         self._check_route_types(node, spec)
         args = node.args
+        if self.gen <= 2 and len(args) == 2 and spec.name in _BFLAG_FUNCS:
+            args = (args[1], args[0])  # 1.x/2.x: setbflag(branch_idx, flag); 3.1 swapped them
         while args and args[-1] is None and len(args) > spec.max_args:
             args = args[:-1]
         if not spec.min_args <= len(args) <= spec.max_args:
@@ -1157,7 +1177,7 @@ class _Compiler:
             if type(v) is int and self.gen >= 3:
                 self._gen3_kind_warning(label, where, f'write "{v}"')
             try:
-                res = (True, compile_posix(str(v)))
+                res = (True, compile_script_regex(str(v)))
             except ValueError as ex:
                 self.err(f"invalid regular expression in {label}: {ex}", where, "E213")
                 return None
@@ -1439,7 +1459,7 @@ def _pv_getter(kind: str, spec: Any, label: str, M: Any) -> Callable:
 
         def regex_param(ctx: Any) -> re.Pattern:
             v = get(ctx)
-            pat = None if v is None else dyn_regex(str(v))
+            pat = None if v is None else dyn_regex(str(v), True)
             if pat is None:
                 raise ScriptRuntimeError(f"{label}: invalid regular expression {v!r}")
             return pat
@@ -1507,6 +1527,8 @@ def _readonly_hint(text: str) -> str:
         return "headers are edited with append_hf() / remove_hf()"
     return "only writable variables ($var, $avp, $ru, $du, ...) can be assigned"
 
+
+_BFLAG_FUNCS = frozenset({"setbflag", "resetbflag", "isbflagset"})
 
 _RENAMED = {
     "rewriteuri": "seturi",

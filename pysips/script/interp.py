@@ -382,18 +382,27 @@ def compile_posix(pattern: str) -> re.Pattern:
     return compile_ere(pattern, icase=True, newline=False)
 
 
-_DYN_CACHE: dict[str, re.Pattern | None] = {}
+def compile_script_regex(pattern: str) -> re.Pattern:
+    """A module function's REGEX parameter: REG_EXTENDED|REG_ICASE|REG_NEWLINE (mod_fix.c). Raises ValueError."""
+    from pysips.modules._regex import compile_script_regex as compile_
+
+    return compile_(pattern)
 
 
-def dyn_regex(pattern: str) -> re.Pattern | None:
-    """A regex taken from a variable at run time, compiled once per distinct text (bounded cache)."""
-    pat = _DYN_CACHE.get(pattern, False)
+_DYN_CACHE: dict[tuple[str, bool], re.Pattern | None] = {}
+
+
+def dyn_regex(pattern: str, newline: bool = False) -> re.Pattern | None:
+    """A regex taken from a variable at run time, compiled once per distinct text (bounded cache).
+    ``newline`` selects the module-parameter flavour (REG_NEWLINE) over the ``=~`` one."""
+    key = (pattern, newline)
+    pat = _DYN_CACHE.get(key, False)
     if pat is False:
         try:
-            pat = compile_posix(pattern)
+            pat = compile_script_regex(pattern) if newline else compile_posix(pattern)
         except ValueError:
             pat = None
         if len(_DYN_CACHE) > 256:
             _DYN_CACHE.clear()
-        _DYN_CACHE[pattern] = pat
+        _DYN_CACHE[key] = pat
     return pat

@@ -120,3 +120,38 @@ def test_startup_and_timer_routes(tmp_path):
     out = px.output()
     assert "startup ran" in out
     assert out.count("tick") >= 2
+
+
+INVITE = (
+    "INVITE sip:bob@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKadv1\r\n"
+    "From: <sip:alice@127.0.0.1>;tag=a1\r\n"
+    "To: <sip:bob@127.0.0.1>\r\n"
+    "Call-ID: adv@127.0.0.1\r\n"
+    "CSeq: 1 INVITE\r\n"
+    "Max-Forwards: 70\r\n"
+    "Content-Length: 0\r\n\r\n"
+)
+
+
+def test_advertised_address_in_via_and_record_route(tmp_path):
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as callee:
+        callee.bind(("127.0.0.1", 0))
+        callee.settimeout(3)
+        cport = callee.getsockname()[1]
+        cfg = tmp_path / "adv.cfg"
+        cfg.write_text(
+            f"socket=udp:127.0.0.1:{port} as 127.0.0.9:5099\n"
+            'loadmodule "rr.so"\nloadmodule "tm.so"\nmodparam("rr", "append_fromtag", 0)\n'
+            f'route {{ record_route(); $du = "sip:127.0.0.1:{cport}"; t_relay(); exit; }}\n'
+        )
+        with PysipsProcess(cfg) as px:
+            _exchange(port, INVITE.encode(), timeout=1.0)  # the 100 Trying
+            data = callee.recvfrom(65535)[0].decode()
+            assert px.stop() == 0
+    lines = data.split("\r\n")
+    assert lines[0] == "INVITE sip:bob@127.0.0.1 SIP/2.0"
+    vias = [x for x in lines if x.startswith("Via:")]
+    assert vias[0].startswith("Via: SIP/2.0/UDP 127.0.0.9:5099;branch=z9hG4bK"), data
+    assert "Record-Route: <sip:127.0.0.9:5099;lr>" in lines, data
