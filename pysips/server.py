@@ -145,6 +145,7 @@ async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Lo
             core.add_transport(spec, transport)
             logger.info(f"listening on {transport.proto}:{transport.local[0]}:{transport.local[1]}")
         core.tm.start(nursery)
+        await start_module_services(nursery, script, core, program)
         if program is not None and ("startup", None) in getattr(program, "routes", {}):
             core.env.run_route("startup", None)
         core.env.start_timer_routes(nursery)
@@ -156,6 +157,26 @@ async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Lo
                 nursery.cancel_scope.cancel()
                 break
     return 0
+
+
+async def start_module_services(nursery: Any, script: Any, core: Any, program: Any) -> None:
+    """Modules that run something beside SIP (MI over HTTP, dispatcher probing, the b2b engine...) define
+    ``async def start_service(core, program, *, task_status)`` in pysips/modules/<name>.py; it is started here for
+    every loaded module, in loadmodule order, and must call task_status.started() once it is ready."""
+    import importlib
+
+    seen = set()
+    for lm in script.loadmodules:
+        if lm.name in seen:
+            continue
+        seen.add(lm.name)
+        try:
+            mod = importlib.import_module(f"pysips.modules.{lm.name}")
+        except ImportError:
+            continue
+        start = getattr(mod, "start_service", None)
+        if start is not None:
+            await nursery.start(start, core, program)
 
 
 def check_script_errors(errors: list[ScriptError]) -> int:

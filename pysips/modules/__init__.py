@@ -121,6 +121,14 @@ def known_unimplemented_functions() -> dict[str, str]:
 
 
 _REGISTRY: dict[str, ModuleSpec] | None = None
+_PYMODS: dict[str, object] = {}  # module name -> the pysips.modules.<file> Python module that declares it
+
+
+def init_hook(name: str) -> Callable[[dict], None] | None:
+    """The ``init(params)`` of module ``name`` (applies its resolved modparams at load; raises ValueError on a
+    bad value), or None when the module has none. Like OpenSIPS's mod_init, called once per script load."""
+    load_registry()
+    return getattr(_PYMODS.get(name), "init", None)
 
 
 def load_registry() -> dict[str, ModuleSpec]:
@@ -135,5 +143,6 @@ def load_registry() -> dict[str, ModuleSpec]:
             spec = getattr(mod, "MODULE", None)
             if isinstance(spec, ModuleSpec):
                 reg[spec.name] = spec
+                _PYMODS[spec.name] = mod
         _REGISTRY = reg
     return _REGISTRY

@@ -101,11 +101,11 @@ def parse_socket(text: str) -> tuple[str, str, int | None]:
 
 
 def is_myself(ctx: Any, host: str, port: int | None = None) -> bool:
-    """Delegates to ``ctx.env.is_myself(host, port)``; without it, the local socket and loopback are 'myself'."""
+    """``ctx.env.is_myself(host, port)``, or the socket the message arrived on (ctx.local_ip / local_port)."""
     env = ctx.env
     fn = getattr(env, "is_myself", None)
-    if fn is not None:
-        return bool(fn(host, port))
+    if fn is not None and fn(host, port):
+        return True
     h = host.strip().lower()
     if h.startswith("[") and h.endswith("]"):
         h = h[1:-1]

@@ -1,7 +1,14 @@
-"""dialog: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""dialog: declarations (functions, parameters, route types, PVs) from the OpenSIPS 1.x-3.4 export tables.
+
+The dialog PVs are declared so scripts using them load: with no dialog support yet they read NULL, and writing
+them fails the assignment ("no dialog") as OpenSIPS does for a message that has no dialog.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pysips.errors import ScriptRuntimeError
 from pysips.modules import (
     ALL_ROUTES,
     ANY,
@@ -18,6 +25,39 @@ from pysips.modules import (
     ModuleSpec,
     ParamSpec,
 )
+
+_DLG_PVS = (
+    "DLG_count",
+    "DLG_lifetime",
+    "DLG_status",
+    "DLG_dir",
+    "DLG_did",
+    "DLG_end_reason",
+    "DLG_json",
+    "DLG_ctx_json",
+)
+_DLG_WRITABLE = ("DLG_flags", "DLG_timeout", "DLG_del_delay")
+
+
+def _no_dialog(*args: Any) -> None:
+    raise ScriptRuntimeError("no dialog for this message (dialog support is not implemented by pysips)")
+
+
+def _null(*args: Any) -> None:
+    return None
+
+
+def _register_pvs() -> None:
+    from pysips.script.pvars import register_pv
+
+    for name in _DLG_PVS:
+        register_pv(name, _null)
+    for name in _DLG_WRITABLE:
+        register_pv(name, _null, _no_dialog)
+    register_pv("dlg_val", _null, _no_dialog, inner=True)
+
+
+_register_pvs()
 
 MODULE = ModuleSpec.build(
     "dialog",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pysips.errors import ScriptRuntimeError
+from pysips.script.context import is_intlike
 from pysips.modules import (
     ALL_ROUTES,
     ANY,
@@ -77,6 +79,107 @@ def _looks_like_dest(s: str) -> bool:
 
 def flag_names(mask: int) -> list[str]:
     return [n for n, b in T_RELAY_FLAGS.items() if mask & b]
+
+
+# fr_timeout / fr_inv_timeout modparams: the defaults $T_fr_timeout / $T_fr_inv_timeout read before a script
+# sets them (OpenSIPS keeps them in globals too)
+_settings: dict[str, int] = {"fr_timeout": 5, "fr_inv_timeout": 120}
+
+
+def init(params: dict[str, Any]) -> None:
+    """Apply the resolved tm modparams (called once at script load). 1.x spells them fr_timer / fr_inv_timer."""
+    for new, old, default in (("fr_timeout", "fr_timer", 5), ("fr_inv_timeout", "fr_inv_timer", 120)):
+        v = params.get(new, default)
+        if v == default and params.get(old, default) != default:
+            v = params[old]
+        if not isinstance(v, int) or v <= 0:
+            raise ValueError(f"{new} must be a positive number of seconds, got {v!r}")
+        _settings[new] = v
+
+
+# ---------------------------------------------------------------- pseudo-variables (tm.c mod_items)
+# The proxy tells these PVs about the transaction through the Context: ctx.t_branch_idx (branch / onreply /
+# failure routes), ctx.t_branch_ruri, ctx.t_branch_last_reply_code; and through the Env: env.t_reply_code(ctx),
+# env.t_id(ctx). $T_fr_timeout / $T_fr_inv_timeout written by the script are kept as ctx.t_fr_timeout /
+# ctx.t_fr_inv_timeout for the proxy to use when it arms the branch timers.
+
+_BRANCH_ROUTES = frozenset({"branch", "onreply", "failure"})
+
+
+def pv_t_reply_code(ctx: Any) -> int:
+    """0 without a transaction; the current reply in onreply_route, else the transaction's (last sent / winning)."""
+    if ctx.route_type == "onreply":
+        rep = ctx.reply_msg()
+        if rep is not None:
+            return rep.status
+    fn = getattr(ctx.env, "t_reply_code", None)
+    if fn is not None:
+        code = fn(ctx)
+        if code is not None:
+            return code
+    code = getattr(ctx, "t_reply_code", None)
+    if code is not None:
+        return code
+    rep = ctx.reply_msg()
+    return rep.status if rep is not None else 0
+
+
+def pv_t_branch_idx(ctx: Any) -> int | None:
+    if ctx.route_type not in _BRANCH_ROUTES:
+        return None
+    return getattr(ctx, "t_branch_idx", 0) or 0
+
+
+def pv_t_ruri(ctx: Any) -> str | None:
+    uri = getattr(ctx, "t_branch_ruri", None)
+    if uri is not None:
+        return str(uri)
+    req = ctx.request_msg()
+    if req is None:
+        return None
+    raw = getattr(req, "ruri_raw", None)
+    return raw if raw is not None else str(req.ruri)
+
+
+def pv_t_id(ctx: Any) -> str | None:
+    fn = getattr(ctx.env, "t_id", None)
+    return fn(ctx) if fn is not None else getattr(ctx, "t_id", None)
+
+
+def pv_t_branch_last_reply_code(ctx: Any) -> int | None:
+    return getattr(ctx, "t_branch_last_reply_code", None)
+
+
+def _timeout_pv(attr: str) -> tuple[Any, Any]:
+    def get(ctx: Any) -> int:
+        v = getattr(ctx, attr, None)
+        return _settings[attr[2:]] if v is None else v
+
+    def set_(ctx: Any, op: str, value: Any) -> None:
+        if value is None:  # "$T_fr_timeout = NULL" restores the default
+            setattr(ctx, attr, None)
+            return
+        if not is_intlike(value):
+            raise ScriptRuntimeError(f"$T_{attr[2:]}: assigning non-int value as a timeout")
+        setattr(ctx, attr, int(value))
+
+    return get, set_
+
+
+def _register_pvs() -> None:
+    from pysips.script.pvars import register_pv
+
+    register_pv("T_reply_code", pv_t_reply_code)
+    register_pv("T_branch_idx", pv_t_branch_idx)
+    register_pv("T_ruri", pv_t_ruri)
+    register_pv("T_id", pv_t_id)
+    register_pv("T_branch_last_reply_code", pv_t_branch_last_reply_code)
+    for attr in ("t_fr_timeout", "t_fr_inv_timeout"):
+        get, set_ = _timeout_pv(attr)
+        register_pv("T_" + attr[2:], get, set_)
+
+
+_register_pvs()
 
 
 def _env_call(ctx: Any, name: str, default: Any, *args: Any, **kw: Any) -> Any:

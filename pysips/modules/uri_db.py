@@ -11,6 +11,10 @@ MODULE = ModuleSpec.build(
         FunctionSpec("check_to", (), None, frozenset({REQUEST})),
         FunctionSpec("check_from", (), None, frozenset({REQUEST})),
         FunctionSpec("does_uri_exist", (), None, frozenset({REQUEST, LOCAL})),
+        # 1.x-2.x spellings (uri_db exported both until it was merged into uri in 2.x)
+        FunctionSpec("db_check_to", (), None, frozenset({REQUEST})),
+        FunctionSpec("db_check_from", (), None, frozenset({REQUEST})),
+        FunctionSpec("db_does_uri_exist", (), None, frozenset({REQUEST, LOCAL})),
     ],
     params=[
         ModParamSpec("db_url", STR),

@@ -55,6 +55,7 @@ class UAS:
         "cancelled",
         "local_replied",
         "failure_ran",
+        "ext",
     )
 
     def __init__(self, txn: Transaction, req: Request, transport: Any, src: tuple) -> None:
@@ -71,6 +72,7 @@ class UAS:
         self.cancelled = False
         self.local_replied: str | None = None  # "last" / "branch" ... for t_local_replied
         self.failure_ran = False
+        self.ext: dict | None = None  # per-transaction state of other modules (dialog, topology_hiding)
 
 
 class Branch:
@@ -123,6 +125,15 @@ class TM:
         self.restart_fr = bool(_int(mp("restart_fr_on_each_reply", 1), 1))
         self.has_global_onreply = False
         self._nursery: Any = None
+        # Transaction callbacks for other modules (OpenSIPS TMCB_*), run in registration order:
+        #   request_out(uas, branch, out, ctx)  a request copy about to leave on a branch (our Via on top); may edit it
+        #   reply_in(branch, resp)              a reply arrived on a branch, before onreply_route
+        #   reply_out(uas, out)                 a reply about to be sent upstream (relayed or local); may edit it
+        self.callbacks: dict[str, list] = {"request_out": [], "reply_in": [], "reply_out": []}
+
+    def register(self, event: str, fn: Any) -> None:
+        """Add a transaction callback (see ``callbacks``)."""
+        self.callbacks[event].append(fn)
 
     def start(self, nursery: Any) -> None:
         self._nursery = nursery
@@ -244,6 +255,8 @@ class TM:
         if code >= 200:
             uas.final_sent = True
             uas.local_replied = "last"
+        for cb in self.callbacks["reply_out"]:
+            cb(uas, resp)
         ok = self.layer.send_response(uas.txn, resp, self.now())
         self._flush()
         self.core.stats["sent_replies"] += 1
@@ -312,6 +325,8 @@ class TM:
         out.push_via(core.make_via(transport, new_branch()))
         branch = Branch(uas, len(uas.branches), out, transport, (ip, port), str(uri))
         uas.branches.append(branch)
+        for cb in self.callbacks["request_out"]:
+            cb(uas, branch, out, ctx)
         if uas.on_branch:
             bctx = self._route_ctx(out, uas, "branch")
             bctx.du = du
@@ -396,6 +411,8 @@ class TM:
     def _branch_reply(self, branch: Branch, resp: Response, addr: tuple, transport: Any) -> None:
         uas = branch.uas
         status = resp.status
+        for cb in self.callbacks["reply_in"]:
+            cb(branch, resp)
         if self.has_global_onreply or uas.on_reply:
             rctx = self._route_ctx(resp, uas, "onreply", src=addr, transport=transport)
             if self.has_global_onreply:
@@ -472,6 +489,8 @@ class TM:
             out.pop_via()
         if out.status >= 200:
             uas.final_sent = True
+        for cb in self.callbacks["reply_out"]:
+            cb(uas, out)
         if self.layer.send_response(uas.txn, out, self.now()):
             self.core.stats["fwd_replies"] += 1
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pysips.errors import ScriptError, ScriptRuntimeError
+from pysips.errors import ScriptError, ScriptRuntimeError, SIPParseError
 from pysips.script import ast as A
 from pysips.script.interp import (
     E_BUG,
@@ -51,6 +51,10 @@ from pysips.script.interp import (
     log_error,
     route_label,
     run_error_route,
+    set_error,
+    OSER_EC_ASSERT,
+    OSER_EL_CRITIC,
+    set_parse_error,
     truth,
 )
 
@@ -158,6 +162,7 @@ class _Compiler:
         self._globals(prog)
         self._loadmodules()
         self._modparams(prog)
+        self._init_modules(prog)
         self._collect_routes()
         kinds_of = self._route_kinds()
         for key, rd in self.route_defs.items():
@@ -269,6 +274,26 @@ class _Compiler:
                     prog.modparams[m][mp.param].append(value)
                 else:
                     prog.modparams[m][mp.param] = value
+
+    def _init_modules(self, prog: Program) -> None:
+        """Run each loaded module's init(params) with its resolved modparams (OpenSIPS mod_init), then expose
+        the cfgutils tables ($shv, varset) on the Program."""
+        for mname in self.loaded:
+            hook = self.M.init_hook(mname)
+            if hook is None or mname not in prog.modparams:
+                continue
+            try:
+                hook(prog.modparams[mname])
+            except (ValueError, TypeError) as e:
+                pos = next((m.pos for m in self.script.modparams if m.module == mname), None)
+                if pos is None:
+                    pos = next((lm.pos for lm in self.script.loadmodules if lm.name == mname), None)
+                self.err(f'module "{mname}": {e}', pos, "E227")
+        if "cfgutils" in prog.modparams:
+            from pysips.modules import cfgutils
+
+            prog.shv = cfgutils.shared_vars()
+            prog.initial_vars = cfgutils.initial_vars()
 
     def _collect_routes(self) -> None:
         for rd in self.script.routes:
@@ -426,7 +451,7 @@ class _Compiler:
             items.append((fn, st.pos.line, sets_rc))
         if not items:
             return None
-        return _make_list(tuple(items), self.cur_file)
+        return _make_list(tuple(items), self.cur_file, ('error', None) in self.route_defs)
 
     def stmt(self, st: A.Stmt) -> tuple[Callable, bool] | None:
         t = type(st)
@@ -724,7 +749,8 @@ class _Compiler:
                 return E_BUG
             if cond(ctx, r) <= 0:
                 log_error(ctx, text, L_CRIT)
-                run_error_route(ctx, r, 4, 1, "assertion failed", 500, "server error")  # OSER_EC_ASSERT
+                set_error(ctx, OSER_EC_ASSERT, OSER_EL_CRITIC, "assertion failed", 500, "server error")
+                run_error_route(ctx, r)
                 return 0
             return 1
 
@@ -1321,7 +1347,10 @@ class _Compiler:
 # of the compiler object, so a Program holds no reference to the AST)
 
 
-def _make_list(items: tuple, file: str) -> Callable:
+def _make_list(items: tuple, file: str, has_error_route: bool = False) -> Callable:
+    if has_error_route:
+        return _make_list_err(items, file)
+
     def run_action_list(ctx: Any, r: Run) -> int:
         ret = E_UNSPEC
         trace = r.trace
@@ -1339,6 +1368,36 @@ def _make_list(items: tuple, file: str) -> Callable:
                 ctx.rc = ret
             if ret == 0:
                 r.flags |= FL_EXIT
+            if r.flags:
+                break
+        return ret
+
+    return run_action_list
+
+
+def _make_list_err(items: tuple, file: str) -> Callable:
+    """run_action_list for scripts with an error_route: after each action, an error recorded on the Context
+    (ctx.err_class, set when a header fails to parse) runs error_route, as action.c run_action_list does."""
+
+    def run_action_list(ctx: Any, r: Run) -> int:
+        ret = E_UNSPEC
+        trace = r.trace
+        ctx.cfg_file = file
+        for fn, line, sets_rc in items:
+            ctx.cfg_line = line
+            if trace is not None:
+                trace.append((file, line))
+            try:
+                ret = fn(ctx, r)
+            except ScriptRuntimeError as e:
+                log_error(ctx, f"{file}:{line}: {e}")
+                ret = -1
+            if sets_rc:
+                ctx.rc = ret
+            if ret == 0:
+                r.flags |= FL_EXIT
+            if ctx.err_class:
+                run_error_route(ctx, r)
             if r.flags:
                 break
         return ret
@@ -1396,6 +1455,10 @@ def _make_call(impl: Callable, conv: list[tuple[bool, Any]], where: str, name: s
         def call_const(ctx: Any, r: Run) -> int:
             try:
                 return impl(ctx, *consts)
+            except SIPParseError as e:
+                set_parse_error(ctx, e)
+                log_error(ctx, f"{name}() at {where}: {e}")
+                return -1
             except ScriptRuntimeError as e:
                 log_error(ctx, f"{name}() failed at {where}: {e}")
                 return -1
@@ -1410,6 +1473,10 @@ def _make_call(impl: Callable, conv: list[tuple[bool, Any]], where: str, name: s
         try:
             args = [v if is_const else v(ctx) for is_const, v in parts]
             return impl(ctx, *args)
+        except SIPParseError as e:
+            set_parse_error(ctx, e)
+            log_error(ctx, f"{name}() at {where}: {e}")
+            return -1
         except ScriptRuntimeError as e:
             log_error(ctx, f"{name}() failed at {where}: {e}")
             return -1

@@ -237,6 +237,22 @@ class Env:
         self.xlog_level = 3  # $xlog_level (3.x)
         self.default_xlog_level = 3
         self.startup_time = int(time.time())  # $TS
+        self.local_addresses: set[tuple[str, int | None]] = set()
+
+    def add_local_address(self, host: str, port: int | None = None) -> None:
+        """Declare an address as 'myself' (a listening socket, an alias): ``port`` None matches any port."""
+        self.local_addresses.add((_norm_host(host), port))
+
+    def is_myself(self, host: str, port: int | None = None) -> bool:
+        """OpenSIPS check_self(): loopback names and the addresses declared with add_local_address.
+        ``port`` None or 0 matches any port of a known host."""
+        h = _norm_host(host)
+        if h in _LOOPBACK:
+            return True
+        for lh, lp in self.local_addresses:
+            if lh == h and (not port or lp is None or lp == port):
+                return True
+        return False
 
     def record(self, kind: str, **details: Any) -> None:
         self.actions.append({"kind": kind, **details})
@@ -255,6 +271,16 @@ class Env:
 
     def log(self, ctx: Context, level: int, text: str) -> None:
         self.record("log", level=level, text=text)
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _norm_host(host: str) -> str:
+    h = host.strip().lower()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    return h
 
 
 def _ruri_str(ctx: Context) -> str | None:

@@ -62,22 +62,47 @@ class Run:
         self.in_error_route = False
 
 
-def run_error_route(
-    ctx: object, r: Run, eclass: int, level: int, info: str, rcode: int, rreason: str
-) -> None:
-    """action.c run_error_route(msg, 0): after a script error in a SIP route (not onreply/local), run
-    error_route with $err.* set, in the same run (its exit/drop count), then reset the error info."""
+# error classes and levels of $err.class / $err.level (errinfo.h)
+OSER_EC_PARSER = 1
+OSER_EC_ASSERT = 4
+OSER_EL_CRITIC = 1
+OSER_EL_MEDIUM = 3
+
+
+def set_error(ctx: object, eclass: int, level: int, info: str, rcode: int, rreason: str) -> None:
+    """errinfo.c set_err_info + the reply code/reason: what $err.* read in error_route."""
+    ctx.err_class, ctx.err_level, ctx.err_info = eclass, level, info
+    ctx.err_rcode, ctx.err_rreason = rcode, rreason
+
+
+def set_parse_error(ctx: object, e: Exception) -> None:
+    """A header of the message failed to parse while the script used it (OSER_EC_PARSER, like parser/*.c)."""
+    set_error(
+        ctx,
+        OSER_EC_PARSER,
+        OSER_EL_MEDIUM,
+        str(e) or "error parsing the message",
+        getattr(e, "status", 400),
+        getattr(e, "reason", "Bad Request"),
+    )
+
+
+def reset_error(ctx: object) -> None:
+    ctx.err_class, ctx.err_level, ctx.err_info, ctx.err_rcode, ctx.err_rreason = 0, 0, None, 0, None
+
+
+def run_error_route(ctx: object, r: Run) -> None:
+    """action.c run_error_route(msg, 0): an error was recorded (ctx.err_*) during an action of a route that is
+    not onreply/local: run error_route in the same run (its exit/drop count), then reset the error info."""
     route = r.prog.routes.get(("error", None))
     if route is None or r.in_error_route or ctx.route_type in ("onreply", "local", "error"):
         return
-    ctx.err_class, ctx.err_level, ctx.err_info = eclass, level, info
-    ctx.err_rcode, ctx.err_rreason = rcode, rreason
     r.in_error_route = True
     try:
         route.body(ctx, r)
     finally:
         r.in_error_route = False
-        ctx.err_class, ctx.err_level, ctx.err_info, ctx.err_rcode, ctx.err_rreason = 0, 0, None, 0, None
+        reset_error(ctx)
 
 
 Action = Callable[[object, Run], int]
@@ -114,6 +139,10 @@ class Program:
     globals: dict[str, object] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     modules: list[str] = field(default_factory=list)
+    # $shv (cfgutils shvset pre-filled; one table shared by every Context) and the initial $var values
+    # (cfgutils varset) each worker's $var dict starts from: Context(vars=dict(p.initial_vars), shv=p.shv)
+    shv: dict[str, object] = field(default_factory=dict)
+    initial_vars: dict[str, object] = field(default_factory=dict)
 
     def configure_env(self, env: object) -> None:
         """Start an Env's $xlog_level / $log_level from the script's xlog_level= / log_level= globals (OpenSIPS

@@ -143,6 +143,7 @@ def register_pv(
 
 def known_pv_names() -> list[str]:
     """Every PV name, with ``(...)`` after those that take an inner name (for --list and docs)."""
+    _load_module_pvs()
     return sorted(f"{n}(...)" if inner else n for (n, inner) in _TABLE)
 
 
@@ -1386,8 +1387,25 @@ def _marker(ctx: Context) -> Any:
     return "$"
 
 
+_modules_loaded = False
+
+
+def _load_module_pvs() -> bool:
+    """Module PVs ($T_*, $DLG_*...) are registered when pysips.modules is imported: do it on the first miss."""
+    global _modules_loaded
+    if _modules_loaded:
+        return False
+    _modules_loaded = True
+    from pysips.modules import load_registry
+
+    load_registry()
+    return True
+
+
 def _lookup(name: str, has_inner: bool, off: int, generation: int) -> PVDef:
     d = _TABLE.get((name, has_inner))
+    if d is None and _load_module_pvs():
+        d = _TABLE.get((name, has_inner))
     if d is None:
         other = _TABLE.get((name, not has_inner))
         if other is not None:

@@ -66,6 +66,14 @@ _DEPENDENT_VIEWS: dict[str, tuple[str, ...]] = {
 _TOO_LARGE = (413, "Request Entity Too Large")
 # Single-valued headers a server reads on every message: two of them make the message ambiguous (400).
 _SINGLE = ("from", "to", "call-id", "cseq", "content-length", "max-forwards")
+# Decimal strings without leading zeros -> value: Content-Length and Max-Forwards are nearly always in range.
+_SMALL_INTS = {str(i): i for i in range(4096)}
+# Methods that need no token check (anything else is checked character by character).
+_METHODS = frozenset(
+    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO")
+    + ("REFER", "MESSAGE", "UPDATE")
+)
+_new = object.__new__
 
 
 def _wire_key(name: str) -> str:
@@ -646,26 +654,35 @@ def _missing(idx: dict[str, list[list]]) -> SIPParseError:
     return SIPParseError("missing mandatory header")
 
 
-def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
-    """Parse one SIP message (a datagram, or one message framed off a stream).
+def _split_headers(lines: list[str]) -> tuple[list[list], dict[str, list[list]]] | None:
+    """Header entries and index for the usual header block; None if it has anything unusual (folded lines, a
+    line without ':', a name not seen before), which the general _split_headers_slow then handles."""
+    hdrs: list[list] = []
+    idx: dict[str, list[list]] = {}
+    kget = _WIRE_KEYS.get
+    append = hdrs.append
+    it = iter(lines)
+    next(it)
+    for line in it:
+        name, sep, value = line.partition(":")
+        key = kget(name)
+        if key is None or not sep:
+            return None
+        entry = [name, key, value.strip(), line]
+        append(entry)
+        if key in idx:
+            idx[key].append(entry)
+        else:
+            idx[key] = [entry]
+    return hdrs, idx
 
-    Bytes after Content-Length are ignored (RFC 3261 18.3). Raises SIPParseError carrying the status a server
-    should answer with: 400 for malformed messages, 505 for another SIP version, 413 above ``max_size``.
-    """
-    if len(data) > max_size:
-        raise SIPParseError(f"message of {len(data)} bytes exceeds the limit of {max_size}", *_TOO_LARGE)
-    start = 0
-    while data.startswith(b"\r\n", start):
-        start += 2
-    end = data.find(b"\r\n\r\n", start)
-    if end < 0:
-        raise SIPParseError("no empty line after the headers")
-    head = data[start:end].decode("utf-8", "surrogateescape")
-    lines = head.split("\r\n")
+
+def _split_headers_slow(head: str, lines: list[str]) -> tuple[list[list], dict[str, list[list]], str]:
+    """_split_headers for any header block: unfolds continuation lines, learns new names, raises on bad lines.
+    Returns the entries, the index and the (unfolded) start line."""
     raws = None
     if "\r\n " in head or "\r\n\t" in head:
         lines, raws = _unfold(lines)
-    first = lines[0]
     hdrs: list[list] = []
     idx: dict[str, list[list]] = {}
     keys = _WIRE_KEYS
@@ -686,16 +703,44 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
     if raws is not None:
         for i, entry in enumerate(hdrs, 1):
             entry[3] = raws[i]
+    return hdrs, idx, lines[0]
+
+
+def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
+    """Parse one SIP message (a datagram, or one message framed off a stream).
+
+    Bytes after Content-Length are ignored (RFC 3261 18.3). Raises SIPParseError carrying the status a server
+    should answer with: 400 for malformed messages, 505 for another SIP version, 413 above ``max_size``.
+    """
+    if len(data) > max_size:
+        raise SIPParseError(f"message of {len(data)} bytes exceeds the limit of {max_size}", *_TOO_LARGE)
+    start = 0
+    while data.startswith(b"\r\n", start):
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        raise SIPParseError("no empty line after the headers")
+    head = data[start:end].decode("utf-8", "surrogateescape")
+    lines = head.split("\r\n")
+    split = _split_headers(lines)
+    if split is None:
+        hdrs, idx, first = _split_headers_slow(head, lines)
+    else:
+        hdrs, idx = split
+        first = lines[0]
 
     body = data[end + 4 :]
     cache: dict[str, object] = {}
     entries = idx.get("content-length")
     if entries is not None:
-        cl = _digits(entries[0][2], "Content-Length", 9)
-        if cl > len(body):
-            raise SIPParseError(f"Content-Length {cl} larger than the body ({len(body)} bytes)")
-        if cl < len(body):
-            body = data[end + 4 : end + 4 + cl]
+        value = entries[0][2]
+        cl = _SMALL_INTS.get(value)
+        if cl is None:
+            cl = _digits(value, "Content-Length", 9)
+        if cl != len(body):
+            if cl > len(body):
+                raise SIPParseError(f"Content-Length {cl} larger than the body ({len(body)} bytes)")
+            body = body[:cl]
         cache["content-length"] = cl
         head_bytes: bytes | None = data[start : end + 4]
     else:
@@ -709,7 +754,7 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
             raise SIPParseError(f"unsupported SIP version {version!r}", 505, "Version Not Supported")
         if len(code) != 3 or not code.isdigit() or not code.isascii() or code[0] < "1" or code[0] > "6":
             raise SIPParseError(f"bad status code in {first[:80]!r}")
-        resp = Response.__new__(Response)
+        resp = _new(Response)
         resp._status = int(code)
         resp._reason = reason
         resp.version = version
@@ -724,35 +769,42 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
                 if version[:4].upper() == "SIP/":
                     raise SIPParseError(f"unsupported SIP version {version!r}", 505, "Version Not Supported")
                 raise SIPParseError(f"bad request line {first[:80]!r}")
-        if not method or method.strip(TOKEN_CHARS):
+        if method not in _METHODS and (not method or method.strip(TOKEN_CHARS)):
             raise SIPParseError(f"bad method {method[:40]!r}")
         ruri = parse_uri(ruri_text)
         if ruri._headers is not None:
             raise SIPParseError(f"headers are not allowed in the Request-URI {ruri_text!r}")
-        req = Request.__new__(Request)
+        req = _new(Request)
         req._method = method
         req._ruri = ruri
         req.version = version
         msg = req
 
-    if "via" not in idx or "from" not in idx or "to" not in idx or "call-id" not in idx or "cseq" not in idx:
-        raise _missing(idx)
-    for key in _SINGLE:
-        entries = idx.get(key)
-        if entries is not None and len(entries) > 1:
-            raise SIPParseError(f"more than one {entries[1][0].strip()} header")
-    cseq = parse_cseq(idx["cseq"][0][2])
+    try:
+        via_entry = idx["via"][0]
+        from_entry = idx["from"][0]
+        to_entry = idx["to"][0]
+        call_id = idx["call-id"][0][2]
+        cseq_text = idx["cseq"][0][2]
+    except KeyError:
+        raise _missing(idx) from None
+    if len(idx) != len(hdrs):
+        # Some name repeats (several Via or Record-Route lines are normal): the single-valued ones must not.
+        for key in _SINGLE:
+            entries = idx.get(key)
+            if entries is not None and len(entries) > 1:
+                raise SIPParseError(f"more than one {entries[1][0].strip()} header")
+    cseq = parse_cseq(cseq_text)
     if msg.is_request and cseq.method != msg._method:  # type: ignore[union-attr]
         raise SIPParseError(f"CSeq method {cseq.method!r} does not match the request method")
     cache["cseq"] = cseq
     entries = idx.get("max-forwards")
     if entries is not None:
-        cache["max-forwards"] = _max_forwards(entries[0][2])
-    if not idx["call-id"][0][2]:
+        value = entries[0][2]
+        mf = _SMALL_INTS.get(value)
+        cache["max-forwards"] = mf if mf is not None and mf <= 255 else _max_forwards(value)
+    if not call_id:
         raise SIPParseError("empty Call-ID")
-    from_entry = idx["from"][0]
-    to_entry = idx["to"][0]
-    via_entry = idx["via"][0]
     cache["from"] = parse_name_addr(from_entry[2])
     cache["to"] = parse_name_addr(to_entry[2])
     value = via_entry[2]
