@@ -53,6 +53,7 @@ def init(params: dict[str, Any]) -> None:
     if not isinstance(p, int) or not 0 <= p <= 100:
         raise ValueError(f"initial_probability must be 0..100, got {p!r}")
     _state["initial"] = _state["prob"] = p
+    _VARS.clear()  # varset values belong to this script load; $shv values live on (shared memory)
     for key, target in (("shvset", _SHV), ("varset", _VARS)):
         vals = params.get(key) or []
         for spec in [vals] if isinstance(vals, str) else vals:

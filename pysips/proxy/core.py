@@ -45,6 +45,7 @@ class Core:
         self._myself: set[tuple[str, int]] = set()
         self._myhosts: set[str] = set(self.aliases)
         self._dns: dict[str, str] = {}
+        self._dest_cache: dict[str, tuple[str, str, int]] = {}
         self._advertised: dict[int, tuple[str, int]] = {}
         self._via_prefix: dict[int, str] = {}
         self._adv_override: dict[int, tuple[str, int]] = {}  # sockets with advertised_address / "as"
@@ -125,7 +126,17 @@ class Core:
         return proto, self.resolve_host(host), port
 
     def dest_destination(self, dest: str) -> tuple[str, str, int]:
-        """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port)."""
+        """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port). Cached: scripts set the
+        same $du on every call."""
+        hit = self._dest_cache.get(dest)
+        if hit is None:
+            hit = self._dest_destination(dest)
+            if len(self._dest_cache) > 4096:
+                self._dest_cache.clear()
+            self._dest_cache[dest] = hit
+        return hit
+
+    def _dest_destination(self, dest: str) -> tuple[str, str, int]:
         if dest.startswith(("sip:", "sips:")):
             return self.uri_destination(dest)
         proto = None

@@ -386,10 +386,14 @@ class _Compiler:
         from pysips.script.pvars import PVError, parse_format
 
         try:
-            return parse_format(node.value, generation=self.gen)
+            f = parse_format(node.value, generation=self.gen)
         except PVError as e:
             self._pv_error(e, node.pos, 1)
             return None
+        for _, spec in f.parts:
+            if spec is not None:
+                self._pv_warning(spec, node.pos, 1)
+        return f
 
     def _pv_error(self, e: Exception, pos: A.Pos, col_offset: int) -> None:
         code = getattr(e, "code", "") or "E214"

@@ -244,10 +244,10 @@ class Env:
         self.local_addresses.add((_norm_host(host), port))
 
     def is_myself(self, host: str, port: int | None = None) -> bool:
-        """OpenSIPS check_self(): loopback names and the addresses declared with add_local_address.
-        ``port`` None or 0 matches any port of a known host."""
+        """OpenSIPS check_self(): the addresses declared with add_local_address, and the loopback names on the
+        default port 5060 or a declared one. ``port`` None or 0 matches any port of a known host."""
         h = _norm_host(host)
-        if h in _LOOPBACK:
+        if h in _LOOPBACK and (not port or port == 5060 or any(lp == port for _, lp in self.local_addresses)):
             return True
         for lh, lp in self.local_addresses:
             if lh == h and (not port or lp is None or lp == port):

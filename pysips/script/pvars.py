@@ -226,46 +226,58 @@ def _display_text(na: Any) -> Any:
     return _nz(na.display)
 
 
-def _safe(view: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Parsed header views raise on a malformed or missing header; OpenSIPS then returns NULL."""
+def _parsed_header(view: Callable[[Any], Any], header: str) -> Callable[[Context], Any]:
+    """The parsed view of a header for a PV getter: NULL when absent or malformed; a malformed header also
+    records a parse error on the Context ($err.*, error_route), as OpenSIPS's parse_from_header() does."""
 
-    def get(m: Any) -> Any:
+    def get(ctx: Context) -> Any:
+        m = ctx.msg
+        if m is None:
+            return None
         try:
             return view(m)
-        except (PysipsError, AttributeError, ValueError):
+        except (PysipsError, AttributeError, ValueError) as e:
+            if m.get_header(header) is not None:
+                from pysips.script.interp import set_parse_error
+
+                set_parse_error(ctx, PVParseFailure(f"error parsing {header} header", e))
             return None
 
     return get
 
 
-_from = _safe(lambda m: m.from_)
-_to = _safe(lambda m: m.to)
+class PVParseFailure(PysipsError):
+    """A header a PV reads is malformed (400 Bad Request, as the SIP parser would answer)."""
+
+    def __init__(self, message: str, cause: Exception) -> None:
+        super().__init__(message)
+        self.status = getattr(cause, "status", 400)
+        self.reason = getattr(cause, "reason", "Bad Request")
 
 
-def _na_getters(which: Callable[[Any], Any]) -> dict[str, Callable[[Context], Any]]:
+_from = _parsed_header(lambda m: m.from_, "From")
+_to = _parsed_header(lambda m: m.to, "To")
+
+
+def _na_getters(which: Callable[[Context], Any]) -> dict[str, Callable[[Context], Any]]:
     def uri(ctx: Context) -> Any:
-        m = ctx.msg
-        na = which(m) if m is not None else None
+        na = which(ctx)
         return str(na.uri) if na is not None else None
 
     def user(ctx: Context) -> Any:
-        m = ctx.msg
-        na = which(m) if m is not None else None
+        na = which(ctx)
         return _nz(na.uri.user) if na is not None else None
 
     def domain(ctx: Context) -> Any:
-        m = ctx.msg
-        na = which(m) if m is not None else None
+        na = which(ctx)
         return _nz(na.uri.host) if na is not None else None
 
     def name(ctx: Context) -> Any:
-        m = ctx.msg
-        na = which(m) if m is not None else None
+        na = which(ctx)
         return _display_text(na) if na is not None else None
 
     def tag(ctx: Context) -> Any:
-        m = ctx.msg
-        na = which(m) if m is not None else None
+        na = which(ctx)
         return _nz(na.tag) if na is not None else None
 
     return {"uri": uri, "user": user, "domain": domain, "name": name, "tag": tag}
@@ -551,7 +563,10 @@ def _build_table() -> None:
                 continue
             try:
                 nas = split_name_addr_list(line)
-            except TrFail:
+            except TrFail as e:
+                from pysips.script.interp import set_parse_error
+
+                set_parse_error(ctx, PVParseFailure("error parsing Contact header", e))  # parse_contact.c
                 continue
             for na in nas:
                 if not field:

@@ -29,47 +29,64 @@ class StreamFramer:
     CRLF keep-alives ("\\r\\n\\r\\n" pings, stray CRLFs between messages) are dropped. A message, or an
     unfinished head, longer than ``max_size`` raises SIPParseError (413). After an error the connection
     should be closed: the framer cannot find the next message boundary.
+
+    When one ``feed`` holds complete messages followed by a framing error, the messages are returned and the
+    error is kept in ``pending_error``; it is raised by the next ``feed`` call (and every one after it), so
+    a caller either checks ``pending_error`` after handling the messages or finds out on the next read.
     """
 
-    __slots__ = ("max_size", "_buf")
+    __slots__ = ("max_size", "_buf", "_error")
 
     def __init__(self, max_size: int = 65535) -> None:
         self.max_size = max_size
         self._buf = bytearray()
+        self._error: SIPParseError | None = None
 
     @property
     def buffered(self) -> int:
         """Bytes held waiting for the rest of a message."""
         return len(self._buf)
 
+    @property
+    def pending_error(self) -> SIPParseError | None:
+        """The framing error found after the messages the last ``feed`` returned, if any."""
+        return self._error
+
     def feed(self, data: bytes) -> list[bytes]:
+        if self._error is not None:
+            raise self._error
         buf = self._buf
         buf += data
         out: list[bytes] = []
         pos = 0
         n = len(buf)
-        # Each pass consumes at least one message or stops, so the loop is bounded by the buffer size.
-        while pos < n:
-            while pos < n and (buf[pos] == 13 or buf[pos] == 10):
-                pos += 1
-            if pos >= n:
-                break
-            end = buf.find(b"\r\n\r\n", pos)
-            if end < 0:
-                if n - pos > self.max_size:
-                    raise SIPParseError(f"message head exceeds {self.max_size} bytes", *_TOO_LARGE)
-                break
-            body_start = end + 4
-            cl = content_length_of(bytes(buf[pos:end]))
-            if cl is None:
-                raise SIPParseError("missing Content-Length on a stream transport")
-            total = body_start - pos + cl
-            if total > self.max_size:
-                raise SIPParseError(f"message of {total} bytes exceeds {self.max_size}", *_TOO_LARGE)
-            if n < body_start + cl:
-                break
-            out.append(bytes(buf[pos : body_start + cl]))
-            pos = body_start + cl
+        try:
+            # Each pass consumes at least one message or stops, so the loop is bounded by the buffer size.
+            while pos < n:
+                while pos < n and (buf[pos] == 13 or buf[pos] == 10):
+                    pos += 1
+                if pos >= n:
+                    break
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0:
+                    if n - pos > self.max_size:
+                        raise SIPParseError(f"message head exceeds {self.max_size} bytes", *_TOO_LARGE)
+                    break
+                body_start = end + 4
+                cl = content_length_of(bytes(buf[pos:end]))
+                if cl is None:
+                    raise SIPParseError("missing Content-Length on a stream transport")
+                total = body_start - pos + cl
+                if total > self.max_size:
+                    raise SIPParseError(f"message of {total} bytes exceeds {self.max_size}", *_TOO_LARGE)
+                if n < body_start + cl:
+                    break
+                out.append(bytes(buf[pos : body_start + cl]))
+                pos = body_start + cl
+        except SIPParseError as exc:
+            self._error = exc
+            if not out:
+                raise
         if pos:
             del buf[:pos]
         return out

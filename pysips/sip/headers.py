@@ -658,6 +658,11 @@ def parse_cseq(text: str) -> CSeq:
             c.number = number
             c.method = method
             return c
+    return _parse_cseq(text)
+
+
+def _parse_cseq(text: str) -> CSeq:
+    """The general CSeq parser (any whitespace, leading zeros); see parse_cseq."""
     parts = text.split()
     if len(parts) != 2:
         raise SIPParseError(f"bad CSeq {text.strip()!r}")

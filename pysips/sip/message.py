@@ -70,7 +70,19 @@ _SINGLE = ("from", "to", "call-id", "cseq", "content-length", "max-forwards")
 _SMALL_INTS = {str(i): i for i in range(4096)}
 # Methods that need no token check (anything else is checked character by character).
 _METHODS = frozenset(
-    ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO")
+    (
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "OPTIONS",
+        "REGISTER",
+        "PRACK",
+        "SUBSCRIBE",
+        "NOTIFY",
+        "PUBLISH",
+        "INFO",
+    )
     + ("REFER", "MESSAGE", "UPDATE")
 )
 _new = object.__new__
@@ -322,15 +334,27 @@ class Message:
                     self._pristine = False
 
     def _sync(self) -> None:
+        # Runs on every to_bytes(), so the "modified" checks are inlined: a Via is modified when its text is
+        # dropped, a NameAddr also when its parsed URI dropped its own.
         cache = self._cache
         for name in self._wt:
             obj = cache.get(name)
-            if obj.__class__ is list:
+            if obj is None:
+                continue
+            if name == "via0":
+                if obj._raw is None:  # type: ignore[attr-defined]
+                    self._sync_view(name)
+            elif name == "via":
                 for o in obj:  # type: ignore[attr-defined]
-                    if o.modified:
+                    if o._raw is None:
                         self._sync_view(name)
                         break
-            elif obj is not None and obj.modified:  # type: ignore[attr-defined]
+            elif obj.__class__ is list:
+                for o in obj:  # type: ignore[attr-defined]
+                    if o._raw is None or ((u := o._uri) is not None and u._raw is None):
+                        self._sync_view(name)
+                        break
+            elif obj._raw is None or ((u := obj._uri) is not None and u._raw is None):  # type: ignore[attr-defined]
                 self._sync_view(name)
 
     @property
@@ -390,15 +414,29 @@ class Message:
     def _name_addr_list(self, key: str) -> list[NameAddr]:
         lst = self._cache.get(key)
         if lst is None:
-            lst = []
-            groups = []
-            for entry in self._idx.get(key, ()):
+            entries = self._idx.get(key)
+            groups: list[tuple[list, list[NameAddr]]] = []
+            if not entries:
+                lst = []
+            elif len(entries) == 1 and entries[0][2] and "," not in entries[0][2]:
+                # One line with one value: the usual Contact, and Route / Record-Route after one hop.
+                entry = entries[0]
                 value = entry[2]
                 if key == "contact" and value == "*":
-                    continue
-                objs = [parse_name_addr(x) for x in split_values(value)]
-                groups.append((entry, objs))
-                lst.extend(objs)
+                    lst = []
+                else:
+                    na = parse_name_addr(value)
+                    lst = [na]
+                    groups.append((entry, [na]))
+            else:
+                lst = []
+                for entry in entries:
+                    value = entry[2]
+                    if key == "contact" and value == "*":
+                        continue
+                    objs = [parse_name_addr(x) for x in split_values(value)]
+                    groups.append((entry, objs))
+                    lst.extend(objs)
             self._cache[key] = lst
             self._wt[key] = groups
         return lst  # type: ignore[return-value]

@@ -219,6 +219,11 @@ def parse_uri(text: str) -> URI:
             uri._raw = text
             uri.opaque = None
             return uri
+    return _parse_uri(text)
+
+
+def _parse_uri(text: str) -> URI:
+    """The general URI parser (any scheme case, passwords, IPv6, headers, tel:, opaque); see parse_uri."""
     colon = text.find(":")
     if colon <= 0:
         raise _bad("scheme", text)

@@ -60,3 +60,22 @@ def test_oversize_messages() -> None:
         head_only.feed(b"INVITE sip:a@b SIP/2.0\r\n" + b"X: y\r\n" * 30)
     assert info.value.status == 413
     assert StreamFramer(max_size=300).feed(_msg(1, b"x" * 10)) == [_msg(1, b"x" * 10)]
+
+
+def test_good_messages_before_a_framing_error_are_delivered_first() -> None:
+    bad = _msg(3).replace(b"Content-Length: 0\r\n", b"")
+    framer = StreamFramer()
+    assert framer.feed(_msg(1) + _msg(2, b"ab") + bad) == [_msg(1), _msg(2, b"ab")]
+    assert framer.pending_error is not None and "missing Content-Length" in str(framer.pending_error)
+    # The error sticks: the stream has no recoverable message boundary any more.
+    for _ in range(2):
+        with pytest.raises(SIPParseError) as info:
+            framer.feed(_msg(4))
+        assert info.value.status == 400 and "missing Content-Length" in str(info.value)
+    oversize = StreamFramer(max_size=300)
+    assert oversize.feed(_msg(1) + _msg(2, b"x" * 400)) == [_msg(1)]
+    assert oversize.pending_error is not None and oversize.pending_error.status == 413
+    with pytest.raises(SIPParseError):
+        oversize.feed(b"")
+    clean = StreamFramer()
+    assert clean.feed(_msg(1)) == [_msg(1)] and clean.pending_error is None

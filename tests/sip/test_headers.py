@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pysips.errors import SIPParseError
+from pysips.sip import headers
 from pysips.sip.headers import (
     COMPACT,
     CSeq,
@@ -136,3 +139,65 @@ def test_cseq() -> None:
     ):
         with pytest.raises(SIPParseError):
             parse_cseq(bad)
+
+
+def _outcome(parse, text: str):  # type: ignore[no-untyped-def]
+    """What a parser makes of ``text``: the error class, or every field that is visible to callers."""
+    try:
+        obj = parse(text)
+    except SIPParseError:
+        return "error"
+    if isinstance(obj, NameAddr):
+        return ("na", obj._display, obj._uri_text, obj._params, obj._raw, str(obj))
+    if isinstance(obj, Via):
+        return ("via", obj._protocol, obj._transport, obj._host, obj._port, obj._params, obj._raw, str(obj))
+    return ("cseq", obj.number, obj.method)
+
+
+_FAST_PATH_SAMPLES = [
+    '"Alice" <sip:alice@atlanta.example.com>;tag=1928301774',
+    "Bob <sip:bob@biloxi.example.com>",
+    "Bob  Smith\t<sip:bob@biloxi.example.com;transport=tcp>;tag=a;expires=60;+sip.instance",
+    "<sip:proxy1.example.com;lr>",
+    "<sip:alice@[2001:db8::1]:5060>;received=[2001:db8::2]",
+    "<tel:+1-201-555-0123;phone-context=x>",
+    "sip:alice@example.com;tag=9",
+    "sip:alice@example.com",
+    "<sip:a@b>;tag=",
+    "<sip:a@b>;;tag=1",
+    "<sip:a@b>;tag=1 ",
+    '"" <sip:a@b>',
+    "<:a@b>",
+    "<sip:>",
+    "<1sip:a@b>",
+    "sip:a@b;tag=x=y",
+    "SIP/2.0/UDP pc33.atlanta.example.com:5060;branch=z9hG4bK776asdhds;rport",
+    "SIP/2.0/UDP 192.0.2.1:65535;branch=z9hG4bK1;received=10.0.0.1",
+    "SIP/2.0/UDP 192.0.2.1:65536;branch=z9hG4bK1",
+    "SIP/2.0/UDP 192.0.2.1:00005",
+    "SIP/2.0/TLS host_name.example.com",
+    "SIP/2.0/UDP host;branch",
+    "SIP/2.0/UDP host;branch=",
+    "SIP/2.0/udp host",
+    "314159 INVITE",
+    "4294967295 BYE",
+    "4294967296 BYE",
+    "0000000001 ACK",
+    "1 INV@ITE",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(_FAST_PATH_SAMPLES),
+    st.lists(st.tuples(st.integers(0, 200), st.sampled_from(list(' \t"<>;=:,@[]\\/.0aZ%é'))), max_size=3),
+)
+def test_fast_paths_agree_with_general_parsers(sample: str, edits: list[tuple[int, str]]) -> None:
+    # The regex fast paths must accept only what the general parsers accept, and build the same objects.
+    text = sample
+    for pos, ch in edits:
+        i = pos % (len(text) + 1)
+        text = text[:i] + ch + text[i + 1 :]
+    assert _outcome(headers.parse_name_addr, text) == _outcome(headers._parse_name_addr, text)
+    assert _outcome(headers.parse_via_value, text) == _outcome(headers._parse_via_value, text)
+    assert _outcome(headers.parse_cseq, text) == _outcome(headers._parse_cseq, text)

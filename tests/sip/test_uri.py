@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pysips.errors import SIPParseError
+from pysips.sip import uri as uri_module
 from pysips.sip.uri import URI, parse_uri, unescape
 
 
@@ -108,3 +111,51 @@ def test_unescape() -> None:
     assert unescape("v%61lue%25%34%31") == "value%41"
     assert unescape("null-%00-null") == "null-\x00-null"
     assert unescape("plain") == "plain"
+
+
+def _uri_outcome(parse, text: str):  # type: ignore[no-untyped-def]
+    try:
+        u = parse(text)
+    except SIPParseError:
+        return "error"
+    return (
+        u._scheme,
+        u._user,
+        u._password,
+        u._host,
+        u._port,
+        u._params,
+        u._headers,
+        u._raw,
+        u.opaque,
+        str(u),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "sip:bob@biloxi.example.com",
+            "sips:alice@atlanta.example.com:5061;transport=tls;lr",
+            "sip:proxy1.example.com;lr",
+            "sip:host;maddr=x@y",
+            "sip:+1%20(555)@gw.example.com;user=phone;x=",
+            "sip:bob@host:65535",
+            "sip:bob@host:65536",
+            "sip:bob@host:0005060",
+            "sip:bob:pw@host",
+            "SIP:bob@host",
+            "sip:bob@[::1]",
+            "sip:a@b?subject=x",
+            "sip:a@b;;x",
+        ]
+    ),
+    st.lists(st.tuples(st.integers(0, 200), st.sampled_from(list(' ;=:?@[]%/.,0aZ"<é'))), max_size=3),
+)
+def test_fast_path_agrees_with_general_parser(sample: str, edits: list[tuple[int, str]]) -> None:
+    text = sample
+    for pos, ch in edits:
+        i = pos % (len(text) + 1)
+        text = text[:i] + ch + text[i + 1 :]
+    assert _uri_outcome(uri_module.parse_uri, text) == _uri_outcome(uri_module._parse_uri, text)
