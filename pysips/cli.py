@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", type=int, default=None, help="override the script's log_level")
 
     check = sub.add_parser("check", help="lint routing scripts")
-    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("files", nargs="*", metavar="FILE")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.add_argument("--opensips-version", choices=["1", "2", "3"], default=None, help="syntax generation")
     check.add_argument("--list-functions", action="store_true", help="list the functions pysips implements")

@@ -4,9 +4,6 @@ Prints a table; --json prints one JSON object with max_cps, cpu_ms_per_call, kb_
 server over the highest passing step, per concurrent call) and the SIPp-to-SIPp baseline measured in the same run.
 
     python tools/bench_b2b.py [--rates 400,800,1200,1600] [--calls 3000] [--json] [--no-baseline]
-
-The server runs as ``python -m pysips.b2b.devrun run CFG`` (``pysips run`` plus the engine, until the server
-attaches the engine itself; then both are the same).
 """
 
 from __future__ import annotations
@@ -49,7 +46,7 @@ def make_pysips(tmp: Path, rss: dict):
         cfg = tmp / f"b2b_{port}.cfg"
         cfg.write_text(CFG.format(port=port, uas_port=uas_port))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pysips.b2b.devrun", "run", str(cfg)],
+            [sys.executable, "-m", "pysips", "run", str(cfg)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -25,9 +25,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pysips.b2b.entities import CONFIRMED, EARLY, ENDED, CliRef, KeyGen, Leg, SrvRef
+import trio
+
+from pysips.b2b.entities import (
+    CONFIRMED,
+    EARLY,
+    ENDED,
+    B2BCall,
+    Bridge,
+    ClientSpec,
+    CliRef,
+    KeyGen,
+    Leg,
+    SrvRef,
+)
 from pysips.b2b.logic import TOP_HIDING, InitFlags, Tuple, split_scenario
-from pysips.errors import SIPParseError
+from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
 from pysips.net.timers import SansIOTimer, TimerHeap
 from pysips.sip.message import Request, Response, make_response
 from pysips.sip.transaction import (
@@ -38,6 +51,7 @@ from pysips.sip.transaction import (
     TransportErrorEvent,
     new_branch,
 )
+from pysips.sip.uri import parse_uri
 
 # OpenSIPS records.c b2b_extra_headers: the only headers that cross from one leg to the other (plus the
 # custom_headers / custom_headers_regexp modparams). Everything else is dropped.
@@ -64,10 +78,7 @@ def _int(v: Any, default: int) -> int:
         return default
 
 
-def _now() -> float:
-    import trio
-
-    return trio.current_time()
+_now = trio.current_time
 
 
 class B2BEngine:
@@ -114,6 +125,8 @@ class B2BEngine:
         self.passed = tuple(dict.fromkeys(names))
         rx = mp("b2b_logic", "custom_headers_regexp", None)
         self.passed_re = re.compile(str(rx), re.I) if rx else None
+        self.req_route = mp("b2b_logic", "script_req_route", None) or None
+        self.reply_route = mp("b2b_logic", "script_reply_route", None) or None
         self.tuples: dict[str, Tuple] = {}
         self.dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) -> leg
         self._tuple_local = 0
@@ -251,16 +264,28 @@ class B2BEngine:
         if not absorbed:
             cli = txn.user_data
             if type(cli) is CliRef:
-                if cli.method == "INVITE":
-                    self._invite_reply(cli, resp)
-                elif resp.status >= 200:
-                    srv = cli.srv
-                    if srv is not None:
-                        self._reply(srv, resp.status, resp.reason, resp)
-                elif resp.status > 100 and cli.srv is not None:
-                    self._reply(cli.srv, resp.status, resp.reason, resp)
+                tup = cli.leg.tup
+                if cli.bridge is not None:
+                    self._bridge_reply(cli, resp)
+                elif tup.reply_route is not None and resp.status > 100 and not tup.ended:
+                    call = B2BCall(self, tup, cli.leg, None, cli, resp)
+                    if not self._run_route(tup.reply_route, resp, call, addr, transport):
+                        self._handle_reply(cli, resp)
+                else:
+                    self._handle_reply(cli, resp)
         self._flush()
         return True
+
+    def _handle_reply(self, cli: CliRef, resp: Response) -> None:
+        """The default handling of a reply (b2b_handle_reply): relay it to the request it answers."""
+        if cli.method == "INVITE":
+            self._invite_reply(cli, resp)
+        elif resp.status >= 200:
+            srv = cli.srv
+            if srv is not None:
+                self._reply(srv, resp.status, resp.reason, resp)
+        elif resp.status > 100 and cli.srv is not None:
+            self._reply(cli.srv, resp.status, resp.reason, resp)
 
     # ------------------------------------------------------------------ b2b_init_request
 
@@ -278,24 +303,44 @@ class B2BEngine:
         except ValueError as e:
             self.log.error(f"b2b_init_request: {e}", "b2b_logic")
             return -1
-        if sid != TOP_HIDING:
-            self.log.error(
-                f'b2b_init_request: scenario {sid!r} is not supported (only "top hiding")', "b2b_logic"
-            )
-            return -1
         req = ctx.msg
         if req is None or not req.is_request or req.method != "INVITE" or req.to.tag is not None:
             self.log.error("b2b_init_request: must be called on an initial INVITE", "b2b_logic")
             return -1
+        sspec = cspec = None
+        if sid != TOP_HIDING:
+            sspec = getattr(ctx, "b2b_server", None)
+            clients = getattr(ctx, "b2b_clients", None)
+            if sspec is None or not clients:
+                self.log.error(
+                    f"b2b_init_request({sid!r}): create the entities first with b2b_server_new() "
+                    "and b2b_client_new()",
+                    "b2b_logic",
+                )
+                return -1
+            cspec = next(iter(clients.values()))
         try:
-            rc = self._top_hiding(ctx, req, iflags)
+            rc = self._start(ctx, req, iflags, sid, sspec, cspec)
+            if rc > 0 and sid != TOP_HIDING:
+                tup = self.tuples[ctx.b2b_key]
+                tup.req_route = req_route or self.req_route
+                tup.reply_route = reply_route or self.reply_route
+                ctx.b2b_clients = {}
         except (SIPParseError, OSError, ValueError) as e:
             self.log.error(f"b2b_init_request: {e}", "b2b_logic")
             rc = -1
         self._flush()
         return rc
 
-    def _top_hiding(self, ctx: Any, req: Request, flags: InitFlags) -> int:
+    def _start(
+        self,
+        ctx: Any,
+        req: Request,
+        flags: InitFlags,
+        sid: str = TOP_HIDING,
+        sspec: tuple | None = None,
+        cspec: ClientSpec | None = None,
+    ) -> int:
         core = self.core
         layer = self.layer
         now = self.now()
@@ -306,7 +351,10 @@ class B2BEngine:
         call_id = req.call_id
         self._tuple_local += 1
         tkey = f"{hash(call_id) & self.hash_mask}.{self._tuple_local}"
-        tup = Tuple(tkey, TOP_HIDING, flags, now)
+        tup = Tuple(tkey, sid, flags, now)
+        pending_vals = getattr(ctx, "b2b_vals", None)
+        if pending_vals:
+            tup.vals.update(pending_vals)
 
         # ---- server leg (the caller)
         s = Leg(True, tup, call_id, self.keys.server_key(call_id))
@@ -319,6 +367,10 @@ class B2BEngine:
         contacts = req.contacts
         s.remote_target = contacts[0].uri_text if contacts else str(req.from_.uri)
         s.contact = self._contact(transport)
+        if sspec is not None:
+            s.eid = sspec[0]
+            if sspec[1]:
+                s.contact = sspec[1] if sspec[1].startswith("<") else f"<{sspec[1]}>"
         s.to_uri = req.to.uri_text
         s.from_uri = req.from_.uri_text
         rdest = core.response_destination(req.via, src) if transport.proto == "udp" else src
@@ -331,8 +383,12 @@ class B2BEngine:
         self._reply(srv, 100, "Trying")
 
         # ---- client leg (the callee)
-        ruri = req.ruri
-        du = ctx.du
+        if cspec is None:
+            ruri = req.ruri
+            du = ctx.du
+        else:
+            ruri = parse_uri(cspec.dest)
+            du = cspec.proxy
         proto, ip, port = core.dest_destination(du) if du else core.uri_destination(ruri)
         out_t = core.pick_transport(proto, ip)
         if out_t is None:
@@ -342,9 +398,12 @@ class B2BEngine:
         c.transport = out_t
         fr = req.from_
         disp = fr.display
+        if cspec is not None and cspec.dname:
+            disp = cspec.dname if cspec.dname.startswith('"') else f'"{cspec.dname}"'
         furi = fr.uri_text
-        c.local_hdr = f"{disp} <{furi}>;tag={c.local_tag}" if disp else f"<{furi}>;tag={c.local_tag}"
-        if flags.preserve_to:
+        tup.from_hdr = f"{disp} <{furi}>" if disp else f"<{furi}>"
+        c.local_hdr = f"{tup.from_hdr};tag={c.local_tag}"
+        if flags.preserve_to and cspec is None:
             to_uri = req.to.uri_text
         else:
             to_uri = f"{ruri.scheme}:{ruri.user + '@' if ruri.user else ''}{ruri.host}"
@@ -355,6 +414,14 @@ class B2BEngine:
         c.from_uri = furi
         c.local_cseq = req.cseq.number
         c.contact = self._contact(out_t, fr.uri.user if self.contact_user else None)
+        if cspec is not None:
+            c.eid = cspec.eid
+            if cspec.adv_contact:
+                c.contact = (
+                    cspec.adv_contact if cspec.adv_contact.startswith("<") else f"<{cspec.adv_contact}>"
+                )
+            tup.ents[s.eid] = s
+            tup.ents[c.eid] = c
         mf = req.max_forwards
         mf = mf - 1 if mf is not None and mf > 0 else 70
         headers = [
@@ -399,6 +466,7 @@ class B2BEngine:
         reason: str | None,
         src: Any = None,
         body: bytes | None = None,
+        extra: list[tuple[str, str]] | None = None,
     ) -> Response | None:
         """Answer a request received on a leg; `src` is the reply being relayed (headers and body come from it)."""
         if srv.final:
@@ -407,6 +475,8 @@ class B2BEngine:
         leg = srv.leg
         to_tag = leg.local_tag if status > 100 and req.to.tag is None else None
         headers = [("Contact", leg.contact)]
+        if extra:
+            headers += extra
         if src is not None:
             status_auth = status in (401, 407) and leg.tup.flags.transparent_auth
             headers += self._passed(src, auth=status_auth)
@@ -525,10 +595,6 @@ class B2BEngine:
         if now >= x.ack_deadline:
             # RFC 3261 13.3.1.4: no ACK within 64*T1 -> the dialog is over; close both legs
             self.log.warn(f"b2b: no ACK for 2xx on {x.key}; terminating", "b2b_logic")
-            peer = x.ack_peer
-            x.ack_wait = None
-            if peer is not None and peer.ack_data is None and peer.state == CONFIRMED:
-                self._send_ack(peer, None)
             self._terminate(x.tup)
             self._flush()
             return
@@ -645,30 +711,58 @@ class B2BEngine:
             return
         leg.remote_cseq = cseq
         tup = leg.tup
-        peer = leg.peer
-        if tup.ended or peer is None or peer.state == ENDED:
+        if tup.ended:
             self._reply(srv, 481, "Call/Transaction Does Not Exist")
             return
+        if tup.req_route is not None and tup.bridge is None:
+            call = B2BCall(self, tup, leg, srv, None, req)
+            if self._run_route(tup.req_route, req, call, addr, transport):
+                return
+        self._pass(leg, srv, req)
+
+    def _pass(self, leg: Leg, srv: SrvRef, req: Request) -> int:
+        """The default handling of an in-dialog request: pass it to the peer entity (b2b_pass_request)."""
+        method = req.method
+        peer = leg.peer
+        if peer is None or peer.state == ENDED:
+            if method == "BYE":
+                # OpenSIPS: a BYE with no peer is answered locally and the entity is gone
+                self._reply(srv, 200, "OK")
+                self._delete_entity(leg)
+                return 1
+            self._reply(srv, 481, "Call/Transaction Does Not Exist")
+            return -1
         if method == "BYE":
             self._on_bye(leg, peer, srv, req)
-            return
-        if method in _GLARE_METHODS and (
-            leg.inv_srv is not None
-            or leg.inv_cli is not None
-            or peer.inv_cli is not None
-            or peer.inv_srv is not None
-        ):
+            return 1
+        if method in _GLARE_METHODS and self._offer_pending(leg, peer, method == "INVITE"):
             self._reply(srv, 491, "Request Pending")
-            return
+            return -1
         if peer.remote_tag is None and not peer.server:
             self._reply(srv, 481, "Call/Transaction Does Not Exist")
-            return
+            return -1
         if method == "INVITE" or method == "UPDATE":
             self._refresh_target(leg, req)
         cli = self._send_request(peer, method, req, srv)
-        if cli is not None and method == "INVITE":
+        if cli is None:
+            return -1
+        if method == "INVITE":
             leg.inv_srv = srv
             peer.inv_cli = cli
+        return 1
+
+    @staticmethod
+    def _offer_pending(leg: Leg, peer: Leg, initial_counts: bool) -> bool:
+        """An INVITE is in progress on the tuple (RFC 3261 14.2 / RFC 3311 5.2: answer 491). The initial INVITE
+        blocks a re-INVITE but not an early-dialog UPDATE."""
+        for x in (leg, peer):
+            cli = x.inv_cli
+            if cli is not None and (initial_counts or not cli.initial):
+                return True
+            srv = x.inv_srv
+            if srv is not None and (initial_counts or srv.cli is None or not srv.cli.initial):
+                return True
+        return False
 
     def _on_bye(self, leg: Leg, peer: Leg, srv: SrvRef, req: Request) -> None:
         tup = leg.tup
@@ -724,16 +818,319 @@ class B2BEngine:
             self.layer.cancel(cli.txn, now, [("Reason", v) for v in req.get_headers("Reason")])
         self._end_tuple(tup)
 
+    # ------------------------------------------------------------------ the 3.2+ script API
+
+    def _run_route(self, route: str, msg: Any, call: B2BCall, addr: tuple, transport: Any) -> bool:
+        """Run a b2b_logic request/reply route on `msg`; False when the script has no such route."""
+        program = self.core.program
+        if program is None or ("request", route) not in program.routes:
+            self.log.error(
+                f"b2b: route[{route}] is not defined; handling the message by default", "b2b_logic"
+            )
+            return False
+        from pysips.script.context import Context
+
+        core = self.core
+        ctx = Context(
+            msg,
+            src=addr,
+            proto=transport.proto,
+            local=transport.local,
+            env=core.env,
+            vars=core.vars,
+            shv=core.shv,
+            req=msg if msg.is_request else None,
+        )
+        ctx.transport = transport
+        ctx.b2b = call
+        try:
+            program.run("request", route, ctx)
+        except (ScriptRuntimeError, PysipsError) as e:
+            self.log.error(f"script error in route[{route}]: {e}", "b2b_logic")
+        return True
+
+    @staticmethod
+    def current(ctx: Any) -> B2BCall | None:
+        return getattr(ctx, "b2b", None)
+
+    def tuple_of(self, ctx: Any) -> Tuple | None:
+        call = getattr(ctx, "b2b", None)
+        if call is not None:
+            return call.tup
+        key = getattr(ctx, "b2b_key", None)
+        return self.tuples.get(key) if key else None
+
+    def new_server(self, ctx: Any, eid: str, adv_contact: str | None = None) -> int:
+        req = ctx.msg
+        if req is None or not req.is_request or req.method != "INVITE" or req.to.tag is not None:
+            self.log.error("b2b_server_new: must be called on an initial INVITE", "b2b_logic")
+            return -1
+        ctx.b2b_server = (eid, adv_contact or None)
+        return 1
+
+    def new_client(
+        self,
+        ctx: Any,
+        eid: str,
+        dest: str,
+        proxy: str | None = None,
+        dname: str | None = None,
+        adv_contact: str | None = None,
+    ) -> int:
+        try:
+            parse_uri(dest)
+            if proxy:
+                self.core.dest_destination(proxy)
+        except (SIPParseError, OSError, ValueError) as e:
+            self.log.error(f"b2b_client_new({eid!r}): bad destination: {e}", "b2b_logic")
+            return -1
+        clients = getattr(ctx, "b2b_clients", None)
+        if clients is None:
+            clients = ctx.b2b_clients = {}
+        clients[eid] = ClientSpec(eid, dest, proxy, dname, adv_contact)
+        return 1
+
+    def pass_request(self, ctx: Any) -> int:
+        call = self.current(ctx)
+        if call is None or call.srv is None or call.done:
+            return -1
+        call.done = True
+        rc = self._pass(call.leg, call.srv, call.msg)
+        return rc
+
+    def handle_reply(self, ctx: Any) -> int:
+        call = self.current(ctx)
+        if call is None or call.cli is None or call.done:
+            return -1
+        call.done = True
+        self._handle_reply(call.cli, call.msg)
+        return 1
+
+    def send_reply(
+        self, ctx: Any, code: int, reason: str, headers: str | None = None, body: str | bytes | None = None
+    ) -> int:
+        call = self.current(ctx)
+        if call is None or call.srv is None or call.srv.final:
+            return -1
+        extra = []
+        for line in (headers or "").replace("\r\n", "\n").split("\n"):
+            name, sep, value = line.partition(":")
+            if sep and name.strip():
+                extra.append((name.strip(), value.strip()))
+        if isinstance(body, str):
+            body = body.encode()
+        self._reply(call.srv, int(code), reason, body=body or b"", extra=extra)
+        return 1
+
+    def delete_entity(self, ctx: Any) -> int:
+        call = self.current(ctx)
+        if call is None:
+            return -1
+        self._delete_entity(call.leg)
+        return 1
+
+    def end_dlg_leg(self, ctx: Any) -> int:
+        call = self.current(ctx)
+        if call is None:
+            return -1
+        self._end_leg(call.leg)
+        self._delete_entity(call.leg)
+        return 1
+
+    def _delete_entity(self, leg: Leg) -> None:
+        tup = leg.tup
+        self._stop_ack_wait(leg)
+        leg.state = ENDED
+        if self.dialogs.get((leg.call_id, leg.local_tag)) is leg:
+            del self.dialogs[(leg.call_id, leg.local_tag)]
+        for eid, other in list(tup.ents.items()):
+            if other is leg:
+                del tup.ents[eid]
+        peer = leg.peer
+        if peer is not None and peer.peer is leg:
+            peer.peer = None
+        leg.peer = None
+        if all(x is None or x.state == ENDED for x in (tup.server, tup.client, *tup.ents.values())):
+            self._end_tuple(tup)
+
+    def bridge(
+        self, ctx: Any, e1: str, e2: str, provmedia: str | None = None, flags: str | None = None
+    ) -> int:
+        """b2b_bridge(entity1, entity2): connect an existing, confirmed entity with a new client entity."""
+        call = self.current(ctx)
+        if call is None:
+            self.log.error("b2b_bridge: only in a b2b_logic route", "b2b_logic")
+            return -1
+        tup = call.tup
+        clients = getattr(ctx, "b2b_clients", None) or {}
+
+        def resolve(e: str) -> Any:
+            if e == "this":
+                return call.leg
+            if e == "peer":
+                return call.leg.peer
+            leg = tup.ents.get(e)
+            if leg is not None and leg.state != ENDED:
+                return leg
+            return clients.get(e)
+
+        a, b = resolve(str(e1)), resolve(str(e2))
+        old, spec = (a, b) if isinstance(b, ClientSpec) else (b, a)
+        if not isinstance(old, Leg) or not isinstance(spec, ClientSpec):
+            self.log.error(
+                f"b2b_bridge({e1!r}, {e2!r}): need an existing entity and a new client", "b2b_logic"
+            )
+            return -1
+        if old.state != CONFIRMED or tup.bridge is not None or tup.ended:
+            self.log.error(f"b2b_bridge: entity {old.eid or old.key} cannot be bridged now", "b2b_logic")
+            return -1
+        max_duration = None
+        for item in (flags or "").split(","):
+            name, _, value = item.strip().partition("=")
+            if name == "max_duration" and value.strip().isdigit():
+                max_duration = int(value)
+        try:
+            new = self._new_client_leg(tup, spec)
+        except (SIPParseError, OSError, ValueError) as e:
+            self.log.error(f"b2b_bridge: cannot reach {spec.dest}: {e}", "b2b_logic")
+            return -1
+        clients.pop(spec.eid, None)
+        br = Bridge(old, new, max_duration)
+        tup.bridge = br
+        tup.state = -1
+        new.inv_cli.bridge = br
+        if old.peer is not None and old.peer.peer is old:
+            old.peer.peer = None
+        old.peer = new
+        new.peer = old
+        tup.server, tup.client = old, new  # $b2b_logic.entity[0] / [1] after a bridge
+        self._flush()
+        return 1
+
+    def _new_client_leg(self, tup: Tuple, spec: ClientSpec) -> Leg:
+        """A client entity for b2b_bridge: INVITE without SDP (the offer comes in its 2xx: late negotiation)."""
+        core = self.core
+        ruri = parse_uri(spec.dest)
+        proto, ip, port = core.dest_destination(spec.proxy) if spec.proxy else core.uri_destination(ruri)
+        out_t = core.pick_transport(proto, ip)
+        if out_t is None:
+            raise ValueError(f"no socket for protocol {proto}")
+        n = Leg(False, tup, self.keys.client_key(spec.dest), self.keys.from_tag())
+        n.eid = spec.eid
+        n.transport = out_t
+        from_hdr = tup.from_hdr
+        if spec.dname:
+            uri_part = from_hdr[from_hdr.index("<") :]
+            from_hdr = f'"{spec.dname.strip(chr(34))}" {uri_part}'
+        n.local_hdr = f"{from_hdr};tag={n.local_tag}"
+        to_uri = f"{ruri.scheme}:{ruri.user + '@' if ruri.user else ''}{ruri.host}"
+        if ruri.port:
+            to_uri += f":{ruri.port}"
+        n.remote_hdr = f"<{to_uri}>"
+        n.to_uri = to_uri
+        n.from_uri = from_hdr[from_hdr.index("<") + 1 : from_hdr.index(">")]
+        n.contact = self._contact(out_t)
+        if spec.adv_contact:
+            n.contact = spec.adv_contact if spec.adv_contact.startswith("<") else f"<{spec.adv_contact}>"
+        n.local_cseq = 1
+        headers = [
+            ("Via", core.make_via(out_t, new_branch())),
+            ("Max-Forwards", "70"),
+            ("From", n.local_hdr),
+            ("To", n.remote_hdr),
+            ("Call-ID", n.call_id),
+            ("CSeq", "1 INVITE"),
+            ("Contact", n.contact),
+        ]
+        out = Request("INVITE", spec.dest, headers, b"")
+        cli = CliRef(n, None, out_t, "INVITE", 1, initial=True)
+        n.inv_cli = cli
+        txn = self.layer.new_client_transaction(out, (ip, port), self.now(), transport=out_t.proto.upper())
+        txn.user_data = cli
+        cli.txn = txn
+        tup.ents[spec.eid] = n
+        self.dialogs[(n.call_id, n.local_tag)] = n
+        return n
+
+    def _bridge_reply(self, cli: CliRef, resp: Response) -> None:
+        br: Bridge = cli.bridge
+        status = resp.status
+        if status == 100:
+            return
+        tup = br.old.tup
+        leg = cli.leg
+        if status >= 200 and leg.inv_cli is cli and status >= 300:
+            leg.inv_cli = None
+        if leg is br.new:
+            if status < 200:
+                tag = resp.to.tag
+                if tag is not None and leg.remote_tag != tag and leg.state == EARLY:
+                    self._learn_remote(leg, resp, early=True)
+                return
+            if status >= 300:
+                self.log.info(f"b2b: bridging {leg.eid} failed with {status}; ending the call", "b2b_logic")
+                leg.state = ENDED
+                self._terminate(tup)
+                return
+            if leg.ack_cseq == cli.cseq:
+                if leg.ack_data is not None:
+                    self._send_raw(leg, leg.ack_data)
+                return
+            leg.inv_cli = None
+            self._learn_remote(leg, resp, early=False)
+            leg.state = CONFIRMED
+            leg.ack_cseq = cli.cseq
+            leg.ack_data = None
+            if tup.ended or br.old.state != CONFIRMED or tup.bridge is not br:
+                self._send_ack(leg, None)
+                self._send_bye(leg)
+                return
+            # the new entity's offer goes to the old one in a re-INVITE; its answer completes both legs
+            cli2 = self._send_request(br.old, "INVITE", resp, None)
+            if cli2 is None:
+                self._terminate(tup)
+                return
+            cli2.bridge = br
+            br.old.inv_cli = cli2
+            return
+        # the old entity's answer to our re-INVITE
+        if status < 200:
+            return
+        if status >= 300:
+            self.log.info(
+                f"b2b: re-INVITE of {leg.eid or leg.key} failed with {status}; ending the call", "b2b_logic"
+            )
+            self._terminate(tup)
+            return
+        if leg.ack_cseq == cli.cseq:
+            if leg.ack_data is not None:
+                self._send_raw(leg, leg.ack_data)
+            return
+        leg.inv_cli = None
+        leg.ack_cseq = cli.cseq
+        leg.ack_data = None
+        self._send_ack(leg, None)
+        self._send_ack(br.new, resp)
+        tup.bridge = None
+        tup.state = 0
+        self.timers.cancel(tup.timer)
+        tup.lifetime = self.now() + (br.max_duration or self.max_duration)
+        tup.timer = self.timers.schedule(tup.lifetime, lambda _n, t=tup: self._lifetime_expired(t))
+
     # ------------------------------------------------------------------ ending legs and tuples
 
     def _stop_ack_wait(self, leg: Leg) -> None:
+        """Stop waiting for an ACK on `leg`; the leg whose 2xx we relayed still gets its ACK (before any BYE)."""
         if leg.ack_wait is not None:
             leg.ack_wait = None
             self.timers.cancel(leg.ack_timer)
+            peer = leg.ack_peer
             leg.ack_timer = None
             leg.ack_resp = None
             leg.ack_srv = None
             leg.ack_peer = None
+            if peer is not None and peer.ack_data is None and peer.ack_cseq is not None:
+                self._send_ack(peer, None)
 
     def _end_leg(self, leg: Leg) -> None:
         """Close one leg whatever its state: BYE when confirmed; an early client leg is CANCELled and an
@@ -765,7 +1162,7 @@ class B2BEngine:
         self.timers.cancel(tup.timer)
         tup.timer = None
         dialogs = self.dialogs
-        for leg in (tup.server, tup.client):
+        for leg in {tup.server, tup.client, *tup.ents.values()}:
             if leg is not None:
                 self._stop_ack_wait(leg)
                 if dialogs.get((leg.call_id, leg.local_tag)) is leg:

@@ -88,6 +88,7 @@ class Leg:
         "ack_data",
         "to_uri",
         "from_uri",
+        "eid",
     )
 
     def __init__(self, server: bool, tup: Any, call_id: str, local_tag: str) -> None:
@@ -123,6 +124,15 @@ class Leg:
         self.ack_data: bytes | None = None
         self.to_uri = ""  # for b2b_list
         self.from_uri = ""
+        self.eid = ""  # the script's entity id (b2b_server_new / b2b_client_new); "" for top hiding
+
+    @property
+    def from_tag(self) -> str | None:
+        return self.remote_tag if self.server else self.local_tag
+
+    @property
+    def to_tag(self) -> str | None:
+        return self.local_tag if self.server else self.remote_tag
 
     def __repr__(self) -> str:
         return f"<Leg {'server' if self.server else 'client'} {self.key} state={self.state}>"
@@ -145,7 +155,7 @@ class SrvRef:
 class CliRef:
     """A request we sent on a leg (``txn.user_data`` of its client transaction)."""
 
-    __slots__ = ("leg", "srv", "txn", "transport", "method", "cseq", "initial")
+    __slots__ = ("leg", "srv", "txn", "transport", "method", "cseq", "initial", "bridge")
 
     def __init__(
         self, leg: Leg, srv: SrvRef | None, transport: Any, method: str, cseq: int, initial: bool = False
@@ -157,3 +167,48 @@ class CliRef:
         self.method = method
         self.cseq = cseq
         self.initial = initial
+        self.bridge: Any = None  # a Bridge in progress this request belongs to
+
+
+class ClientSpec:
+    """b2b_client_new(id, dest_uri, [proxy], [from_dname], [adv_contact]) waiting for b2b_init_request / b2b_bridge."""
+
+    __slots__ = ("eid", "dest", "proxy", "dname", "adv_contact")
+
+    def __init__(
+        self, eid: str, dest: str, proxy: str | None, dname: str | None, adv_contact: str | None
+    ) -> None:
+        self.eid = eid
+        self.dest = dest
+        self.proxy = proxy or None
+        self.dname = dname or None
+        self.adv_contact = adv_contact or None
+
+
+class Bridge:
+    """b2b_bridge(old, new) in progress: INVITE (no SDP) to `new`, re-INVITE `old` with its offer, ACK both."""
+
+    __slots__ = ("old", "new", "max_duration")
+
+    def __init__(self, old: Leg, new: Leg, max_duration: int | None) -> None:
+        self.old = old
+        self.new = new
+        self.max_duration = max_duration
+
+
+class B2BCall:
+    """What the b2b_logic route functions act on (``ctx.b2b``): the tuple, the entity the message belongs to, and
+    the request's server transaction or the reply's client transaction."""
+
+    __slots__ = ("engine", "tup", "leg", "srv", "cli", "msg", "done")
+
+    def __init__(
+        self, engine: Any, tup: Any, leg: Leg, srv: SrvRef | None, cli: CliRef | None, msg: Any
+    ) -> None:
+        self.engine = engine
+        self.tup = tup
+        self.leg = leg
+        self.srv = srv
+        self.cli = cli
+        self.msg = msg
+        self.done = False  # passed / handled

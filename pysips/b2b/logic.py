@@ -89,6 +89,12 @@ class Tuple:
         "created",
         "lifetime",
         "cancelled",
+        "ents",
+        "req_route",
+        "reply_route",
+        "vals",
+        "from_hdr",
+        "bridge",
     )
 
     def __init__(self, key: str, scenario: str, flags: InitFlags, created: float) -> None:
@@ -103,6 +109,12 @@ class Tuple:
         self.created = created
         self.lifetime = 0.0
         self.cancelled = False
+        self.ents: dict[str, Any] = {}  # entity id -> Leg (script scenarios)
+        self.req_route: str | None = None
+        self.reply_route: str | None = None
+        self.vals: dict[str, str] = {}  # $b2b_logic.ctx(...)
+        self.from_hdr = ""  # the caller's display name + URI, the From of new client legs
+        self.bridge: Any = None  # the b2b_bridge() in progress
 
     def __repr__(self) -> str:
         return f"<Tuple {self.key} {self.scenario!r} state={self.state}{' ended' if self.ended else ''}>"

@@ -73,7 +73,9 @@ def _parse_header(line: str, path: str) -> list[Column]:
         while i < n and line[i] == " ":
             i += 1
         if i >= n or line[i] != "(" or not name:
-            raise DBTextError(f"bad column declaration near {line[start:].strip()!r}: expected name(type)", path, 1)
+            raise DBTextError(
+                f"bad column declaration near {line[start:].strip()!r}: expected name(type)", path, 1
+            )
         i += 1
         while i < n and line[i] == " ":
             i += 1
@@ -148,7 +150,9 @@ def _parse_row(line: str, cols: list[Column], path: str, lineno: int) -> list[An
                     e = _ESCAPES.get(line[i]) if i < n else None
                     if e is None:
                         raise DBTextError(
-                            f"column {col.name!r}: unknown escape '\\{line[i] if i < n else ''}'", path, lineno
+                            f"column {col.name!r}: unknown escape '\\{line[i] if i < n else ''}'",
+                            path,
+                            lineno,
                         )
                     c = e
                 buf.append(c)

@@ -1,7 +1,13 @@
 """b2b_logic: the script API of the B2BUA (OpenSIPS 1.x-3.4 export tables).
 
-Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])``; the engine is ``ctx.env.core.b2b``
-(pysips.b2b.engine.B2BEngine). The other functions are declared so scripts using them load with a warning.
+The engine is ``ctx.env.core.b2b`` (pysips.b2b.engine.B2BEngine), attached by ``start_service`` when the script
+loads b2b_logic. Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])`` and the 3.2+ script API
+(``b2b_server_new``, ``b2b_client_new``, ``b2b_init_request(id, flags, req_route, reply_route)``,
+``b2b_pass_request``, ``b2b_handle_reply``, ``b2b_send_reply``, ``b2b_delete_entity``, ``b2b_end_dlg_leg``,
+``b2b_bridge``), the PVs ``$b2b_logic.key / .scenario / .entity(field)[idx] / .ctx(name)`` and the MI commands
+``b2b_list`` / ``b2b_terminate_call``. Declared only (a script using them loads with a warning):
+``b2b_bridge_retry``, ``b2b_trigger_scenario``, ``b2b_bridge_request``, the extra-header AVPs of the entity
+functions, provisional media in b2b_bridge.
 """
 
 from __future__ import annotations
@@ -9,6 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from pysips.modules import ANY, INT, REQUEST, STR, VAR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+
+
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
+    """Attach the B2BUA engine to the core (``pysips.server.start_module_services`` calls this once)."""
+    from pysips.b2b.engine import B2BEngine
+
+    if core.b2b is None:
+        script = getattr(core.env, "script", None) or getattr(program, "script", None)
+        core.b2b = B2BEngine(core, script)
+        core.b2b.start(None)
+    task_status.started()
 
 
 def _engine(ctx: Any) -> Any:
@@ -35,9 +52,173 @@ def w_b2b_init_request(
     return engine.init_request(ctx, str(scenario or ""), sflags, req_route, reply_route)
 
 
+def _call_engine(ctx: Any, what: str) -> Any:
+    engine = _engine(ctx)
+    if engine is None:
+        ctx.env.record(what)
+    return engine
+
+
+def w_b2b_server_new(
+    ctx: Any, eid: Any, adv_contact: Any = None, hdrs: Any = None, bodies: Any = None
+) -> int:
+    engine = _call_engine(ctx, "b2b_server_new")
+    return -1 if engine is None else engine.new_server(ctx, str(eid), adv_contact or None)
+
+
+def w_b2b_client_new(
+    ctx: Any,
+    eid: Any,
+    dest: Any,
+    proxy: Any = None,
+    dname: Any = None,
+    adv_contact: Any = None,
+    hdrs: Any = None,
+    bodies: Any = None,
+    flags: Any = None,
+) -> int:
+    engine = _call_engine(ctx, "b2b_client_new")
+    if engine is None:
+        return -1
+    return engine.new_client(ctx, str(eid), str(dest), proxy or None, dname or None, adv_contact or None)
+
+
+def w_b2b_pass_request(ctx: Any) -> int:
+    engine = _call_engine(ctx, "b2b_pass_request")
+    return -1 if engine is None else engine.pass_request(ctx)
+
+
+def w_b2b_handle_reply(ctx: Any, flags: Any = None) -> int:
+    engine = _call_engine(ctx, "b2b_handle_reply")
+    return -1 if engine is None else engine.handle_reply(ctx)
+
+
+def w_b2b_send_reply(ctx: Any, code: Any, reason: Any, headers: Any = None, body: Any = None) -> int:
+    engine = _call_engine(ctx, "b2b_send_reply")
+    if engine is None:
+        return -1
+    try:
+        c = int(code)
+    except (TypeError, ValueError):
+        return -1
+    return engine.send_reply(ctx, c, str(reason), headers or None, body or None)
+
+
+def w_b2b_delete_entity(ctx: Any) -> int:
+    engine = _call_engine(ctx, "b2b_delete_entity")
+    return -1 if engine is None else engine.delete_entity(ctx)
+
+
+def w_b2b_end_dlg_leg(ctx: Any) -> int:
+    engine = _call_engine(ctx, "b2b_end_dlg_leg")
+    return -1 if engine is None else engine.end_dlg_leg(ctx)
+
+
+def w_b2b_bridge(ctx: Any, e1: Any, e2: Any, provmedia: Any = None, flags: Any = None) -> int:
+    engine = _call_engine(ctx, "b2b_bridge")
+    if engine is None:
+        return -1
+    return engine.bridge(ctx, str(e1), str(e2), provmedia or None, flags or None)
+
+
+# ---------------------------------------------------------------- pseudo-variables
+
+
+def _tuple(ctx: Any) -> Any:
+    engine = _engine(ctx)
+    return engine.tuple_of(ctx) if engine is not None else None
+
+
+def _pv_key(ctx: Any) -> Any:
+    tup = _tuple(ctx)
+    return tup.key if tup is not None else None
+
+
+def _pv_scenario(ctx: Any) -> Any:
+    tup = _tuple(ctx)
+    return tup.scenario if tup is not None else None
+
+
+def _entity_field(leg: Any, field: str) -> Any:
+    if leg is None:
+        return None
+    field = (field or "key").lower()
+    if field == "key":
+        return leg.key
+    if field == "id":
+        return leg.eid or None
+    if field == "callid":
+        return leg.call_id
+    if field == "fromtag":
+        return leg.from_tag
+    if field == "totag":
+        return leg.to_tag
+    return None
+
+
+def _pv_entity(ctx: Any, field: str) -> Any:
+    call = getattr(ctx, "b2b", None)
+    return _entity_field(call.leg, field) if call is not None else None
+
+
+def _pv_entity_values(ctx: Any, field: str) -> list:
+    tup = _tuple(ctx)
+    if tup is None:
+        return []
+    return [_entity_field(tup.server, field), _entity_field(tup.client, field)]
+
+
+def _pv_ctx(ctx: Any, name: str) -> Any:
+    tup = _tuple(ctx)
+    vals = tup.vals if tup is not None else getattr(ctx, "b2b_vals", None)
+    return vals.get(name) if vals else None
+
+
+def _set_ctx(ctx: Any, name: str, op: str, value: Any) -> None:
+    tup = _tuple(ctx)
+    if tup is not None:
+        vals = tup.vals
+    else:
+        vals = getattr(ctx, "b2b_vals", None)
+        if vals is None:
+            vals = ctx.b2b_vals = {}
+    if value is None:
+        vals.pop(name, None)
+    else:
+        vals[name] = value if isinstance(value, str) else str(value)
+
+
+def _register_pvs() -> None:
+    from pysips.script.pvars import register_pv
+
+    register_pv("b2b_logic.key", _pv_key)
+    register_pv("b2b_logic.scenario", _pv_scenario)
+    register_pv("b2b_logic.entity", _pv_entity, inner=True, values=_pv_entity_values)
+    register_pv("b2b_logic.ctx", _pv_ctx, _set_ctx, inner=True)
+
+
+_register_pvs()
+
+
+def mi_b2b_list(core: Any, params: dict) -> dict:
+    engine = getattr(core, "b2b", None)
+    return {"Tuples": engine.list_tuples() if engine is not None else []}
+
+
+def mi_b2b_terminate_call(core: Any, params: dict) -> str:
+    from pysips.errors import MIError
+    from pysips.mi import param_str
+
+    engine = getattr(core, "b2b", None)
+    key = param_str(params, "key")
+    if engine is None or not engine.terminate_call(key):
+        raise MIError("B2B session not found", 404)
+    return "OK"
+
+
 MODULE = ModuleSpec.build(
     "b2b_logic",
-    doc='b2b_init_request("top hiding") is implemented; the 3.2+ entity API is declared only',
+    doc='b2b_init_request("top hiding") and the 3.2+ entity API (server/client_new, pass_request, bridge, ...)',
     functions=[
         FunctionSpec(
             "b2b_init_request",
@@ -59,7 +240,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(VAR, optional=True, name="extra_hdrs"),
                 ParamSpec(VAR, optional=True, name="extra_hdr_bodies"),
             ),
-            None,
+            w_b2b_server_new,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
@@ -73,13 +254,13 @@ MODULE = ModuleSpec.build(
                 ParamSpec(VAR, optional=True, name="extra_hdrs"),
                 ParamSpec(VAR, optional=True, name="extra_hdr_bodies"),
             ),
-            None,
+            w_b2b_client_new,
             frozenset({REQUEST}),
         ),
-        FunctionSpec("b2b_handle_reply", (), None, frozenset({REQUEST})),
-        FunctionSpec("b2b_pass_request", (), None, frozenset({REQUEST})),
-        FunctionSpec("b2b_delete_entity", (), None, frozenset({REQUEST})),
-        FunctionSpec("b2b_end_dlg_leg", (), None, frozenset({REQUEST})),
+        FunctionSpec("b2b_handle_reply", (), w_b2b_handle_reply, frozenset({REQUEST})),
+        FunctionSpec("b2b_pass_request", (), w_b2b_pass_request, frozenset({REQUEST})),
+        FunctionSpec("b2b_delete_entity", (), w_b2b_delete_entity, frozenset({REQUEST})),
+        FunctionSpec("b2b_end_dlg_leg", (), w_b2b_end_dlg_leg, frozenset({REQUEST})),
         FunctionSpec(
             "b2b_send_reply",
             (
@@ -88,7 +269,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="headers"),
                 ParamSpec(STR, optional=True, name="body"),
             ),
-            None,
+            w_b2b_send_reply,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
@@ -99,7 +280,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="provmedia_uri"),
                 ParamSpec(STR, optional=True, name="flags"),
             ),
-            None,
+            w_b2b_bridge,
             frozenset({REQUEST}),
         ),
         FunctionSpec("b2b_bridge_retry", (ParamSpec(STR, name="new_entity"),), None, frozenset({REQUEST})),
@@ -129,6 +310,7 @@ MODULE = ModuleSpec.build(
             frozenset({REQUEST}),
         ),
     ],
+    mi_commands={"b2b_list": mi_b2b_list, "b2b_terminate_call": mi_b2b_terminate_call},
     params=[
         ModParamSpec("hash_size", INT, 9),
         ModParamSpec("clean_period", INT, 100),

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from pysips.errors import ScriptRuntimeError
-from pysips.script.context import is_intlike
 from pysips.modules import (
     ALL_ROUTES,
     ANY,
@@ -37,6 +36,7 @@ from pysips.modules import (
 )
 from pysips.modules.core import log_error, parse_socket
 from pysips.modules.sl import _code, reply_code_fixup
+from pysips.script.context import is_intlike
 
 # t_relay flags: OpenSIPS 3.x names and the 2.x numeric values they replace
 T_RELAY_FLAGS = {

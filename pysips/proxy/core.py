@@ -36,8 +36,10 @@ class Core:
         self.settings = settings or {}
         self.transports: list[Any] = []  # bound transports, same order as sockets
         self.stats: Counter[str] = Counter()
-        self.vars: dict = {}  # $var: per process in OpenSIPS; pysips runs one process
-        self.shv: dict = {}
+        # $var is per process in OpenSIPS (pysips runs one); varset/shvset modparams seed them
+        self.vars: dict = dict(getattr(program, "initial_vars", None) or {})
+        shv = getattr(program, "shv", None)
+        self.shv: dict = shv if shv is not None else {}
         self.started = time.time()
         self.advertised_address: str | None = self.settings.get("advertised_address")
         self.advertised_port: int | None = self.settings.get("advertised_port")
@@ -53,6 +55,8 @@ class Core:
         self.tm: Any = None  # the stateful engine, set by the server
         self.b2b: Any = None  # the B2BUA engine, set by the server when b2b_logic is loaded
         self.on_reply_hook: Callable | None = None
+        # fn(out, ctx, transport) for each request copy forward_stateless() sends (topology_hiding, dialog)
+        self.forward_callbacks: list[Callable] = []
         self.has_onreply = program is not None and ("onreply", None) in getattr(program, "routes", {})
         self.to_tag = hashlib.md5(f"pysips-{self.started}".encode()).hexdigest()[:16]
 
@@ -208,7 +212,7 @@ class Core:
                       vars=self.vars, shv=self.shv, route_type="error")  # fmt: skip
         ctx.transport = transport
         ctx.err_class = 1  # parse error
-        ctx.err_level = 2
+        ctx.err_level = 3
         ctx.err_info = str(err)
         ctx.err_rcode = err.status
         ctx.err_rreason = err.reason
@@ -349,6 +353,8 @@ class Core:
             return -4
         out = req.copy()
         out.push_via(self.make_via(transport, self.stateless_branch(req)))
+        for cb in self.forward_callbacks:
+            cb(out, ctx, transport)
         transport.send(out.to_bytes(), (ip, port))
         self.stats["fwd_requests"] += 1
         return 1

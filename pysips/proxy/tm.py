@@ -56,6 +56,7 @@ class UAS:
         "local_replied",
         "failure_ran",
         "ext",
+        "fr_inv",
     )
 
     def __init__(self, txn: Transaction, req: Request, transport: Any, src: tuple) -> None:
@@ -72,6 +73,7 @@ class UAS:
         self.cancelled = False
         self.local_replied: str | None = None  # "last" / "branch" ... for t_local_replied
         self.failure_ran = False
+        self.fr_inv: float | None = None  # $T_fr_inv_timeout set by the script for this transaction
         self.ext: dict | None = None  # per-transaction state of other modules (dialog, topology_hiding)
 
 
@@ -279,6 +281,9 @@ class TM:
             v = getattr(ctx, name, None)
             if v is not None:
                 setattr(uas, name[2:], v)
+        fr_inv = getattr(ctx, "t_fr_inv_timeout", None)
+        if fr_inv:
+            uas.fr_inv = fr_inv
         if req.method == "INVITE" and not uas.branches and not uas.txn.last_status:
             self.reply_uas(uas, 100, "Giving it a try")
         targets = [(ctx.msg.ruri, outbound or ctx.du)]
@@ -330,6 +335,8 @@ class TM:
         if uas.on_branch:
             bctx = self._route_ctx(out, uas, "branch")
             bctx.du = du
+            bctx.t_branch_idx = branch.idx
+            bctx.t_branch_ruri = branch.uri
             self._run("branch", uas.on_branch, bctx)
             if bctx.dropped:
                 branch.final = make_response(out, 500, "Branch Dropped")
@@ -339,7 +346,8 @@ class TM:
         txn = self.layer.new_client_transaction(out, (ip, port), now, transport=transport.proto.upper())
         txn.user_data = branch
         branch.txn = txn
-        branch.timer = self.timers.schedule(now + self.fr_timeout, lambda _n, b=branch: self._fr_expired(b))
+        fr = getattr(ctx, "t_fr_timeout", None) or self.fr_timeout
+        branch.timer = self.timers.schedule(now + fr, lambda _n, b=branch: self._fr_expired(b))
         core.stats["fwd_requests"] += 1
         return 1
 
@@ -415,6 +423,8 @@ class TM:
             cb(branch, resp)
         if self.has_global_onreply or uas.on_reply:
             rctx = self._route_ctx(resp, uas, "onreply", src=addr, transport=transport)
+            rctx.t_branch_idx = branch.idx
+            rctx.t_branch_ruri = branch.uri
             if self.has_global_onreply:
                 self._run("onreply", None, rctx)
             if uas.on_reply and not rctx.dropped:
@@ -423,11 +433,9 @@ class TM:
                 return
         if status < 200:
             branch.code = status
-            if status > 100 and not branch.ringing:
+            if status > 100 and (not branch.ringing or self.restart_fr):
                 branch.ringing = True
-                self._restart_fr(branch, self.fr_inv_timeout)
-            elif status > 100 and self.restart_fr:
-                self._restart_fr(branch, self.fr_inv_timeout)
+                self._restart_fr(branch, uas.fr_inv or self.fr_inv_timeout)
             if status == 100 or uas.final_sent:
                 return
             self._send_upstream(uas, resp)
@@ -471,6 +479,8 @@ class TM:
             fctx = self._route_ctx(uas.req.copy(), uas, "failure")
             fctx.reply = best.final
             fctx.tm_best = best
+            fctx.t_branch_idx = best.idx
+            fctx.t_branch_ruri = best.uri
             self._run("failure", route, fctx)
             if getattr(fctx, "t_on_failure", None):
                 uas.on_failure = fctx.t_on_failure

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pysips.errors import ScriptError, ScriptRuntimeError, SIPParseError
+from pysips.errors import PysipsError, ScriptError, ScriptRuntimeError, SIPParseError
 from pysips.script import ast as A
 from pysips.script.interp import (
     E_BUG,
@@ -31,6 +31,8 @@ from pysips.script.interp import (
     L_ERR,
     L_WARN,
     LOG_LEVELS,
+    OSER_EC_ASSERT,
+    OSER_EL_CRITIC,
     ROUTE_MAX_REC_LEV,
     CompiledRoute,
     NetMatcher,
@@ -52,8 +54,6 @@ from pysips.script.interp import (
     route_label,
     run_error_route,
     set_error,
-    OSER_EC_ASSERT,
-    OSER_EL_CRITIC,
     set_parse_error,
     truth,
 )
@@ -284,7 +284,7 @@ class _Compiler:
                 continue
             try:
                 hook(prog.modparams[mname])
-            except (ValueError, TypeError) as e:
+            except (ValueError, TypeError, OSError, PysipsError) as e:
                 pos = next((m.pos for m in self.script.modparams if m.module == mname), None)
                 if pos is None:
                     pos = next((lm.pos for lm in self.script.loadmodules if lm.name == mname), None)
@@ -455,7 +455,7 @@ class _Compiler:
             items.append((fn, st.pos.line, sets_rc))
         if not items:
             return None
-        return _make_list(tuple(items), self.cur_file, ('error', None) in self.route_defs)
+        return _make_list(tuple(items), self.cur_file, ("error", None) in self.route_defs)
 
     def stmt(self, st: A.Stmt) -> tuple[Callable, bool] | None:
         t = type(st)

@@ -1505,6 +1505,10 @@ def _compile(
             get_all = _single(get)
         else:
             get, get_all = _indexed(lambda ctx: values(ctx), idx)
+            if idx == "*" and d.name == "route":
+                # pv_get_route PV_IDX_ALL: the call stack outermost first, "route > route[a] > route[b]"
+                def get(ctx: Context, _v: Callable = values) -> Any:
+                    return " > ".join(reversed(_v(ctx)))
     else:
         if dyn is not None:
             get1 = _dyn_name_getter(first, dyn)

@@ -87,7 +87,8 @@ def simulate(
     before = _header_lines(msg)
     env = env if env is not None else Env()
     program.configure_env(env)
-    ctx = Context(msg.copy(), src=source, env=env, vars=vars if vars is not None else {})
+    start_vars = vars if vars is not None else dict(program.initial_vars)  # cfgutils varset
+    ctx = Context(msg.copy(), src=source, env=env, vars=start_vars, shv=program.shv)
     trace: list = []
     ctx.trace = trace
     out: dict[str, Any] = {"rc": None, "error": None}

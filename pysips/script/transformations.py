@@ -571,6 +571,9 @@ def uri_schema(v: Any, p: tuple, ctx: Any) -> Any:
 # ---------------------------------------------------------------- via.
 
 
+_VIA_COMMENT = re.compile(r"\s*\(([^)]*)\)\s*$")
+
+
 def _parse_via(v: Any) -> Any:
     via = _VIA_CACHE.get(v) if type(v) is str else None
     if via is not None:
@@ -580,8 +583,14 @@ def _parse_via(v: Any) -> Any:
 
     if isinstance(v, int) or len(v) <= 2:
         raise TrFail("via expected")
+    text = v
+    if text.rstrip().endswith(")"):
+        # a Via comment "(...)" after the params (RFC 3261 comment): parse_via does not take it
+        m = _VIA_COMMENT.search(text)
+        if m is not None:
+            text = text[: m.start()]
     try:
-        vias = parse_via(v)
+        vias = parse_via(text)
     except SIPParseError as e:
         raise TrFail("invalid via") from e
     if not vias:
@@ -622,7 +631,7 @@ def via_params(v: Any, p: tuple, ctx: Any) -> Any:
 @_reg("via.comment")
 def via_comment(v: Any, p: tuple, ctx: Any) -> Any:
     _parse_via(v)
-    m = re.search(r"\(([^)]*)\)\s*$", _s(v))
+    m = _VIA_COMMENT.search(_s(v))
     return _nz(m.group(1)) if m else None
 
 

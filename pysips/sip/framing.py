@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from pysips.errors import SIPParseError
 
 _TOO_LARGE = (413, "Request Entity Too Large")
+# The first Content-Length / 'l' header line (never the start line); its value runs to the end of the line.
+_CONTENT_LENGTH = re.compile(rb"\r\n[ \t]*(?:content-length|l)[ \t]*:(.*?)(?:\r\n|\Z)", re.I | re.S).search
 
 
 def content_length_of(head: bytes) -> int | None:
     """Content-Length (or compact 'l') of a message head, None if absent; SIPParseError if malformed."""
-    for line in head.decode("latin-1").split("\r\n")[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            continue
-        name = name.strip().lower()
-        if name == "content-length" or name == "l":
-            value = value.strip()
-            if not value.isdigit() or not value.isascii() or len(value.lstrip("0")) > 9:
-                raise SIPParseError(f"bad Content-Length {value[:20]!r}")
-            return int(value)
-    return None
+    m = _CONTENT_LENGTH(head)
+    if m is None:
+        return None
+    value = m.group(1).strip()
+    if not value.isdigit() or len(value.lstrip(b"0")) > 9:
+        raise SIPParseError(f"bad Content-Length {value[:20].decode('latin-1')!r}")
+    return int(value)
 
 
 class StreamFramer:

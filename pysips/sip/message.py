@@ -28,6 +28,7 @@ from pysips.sip.headers import (
     canonical_name,
     parse_cseq,
     parse_name_addr,
+    parse_name_addr_list,
     parse_via_value,
     split_values,
 )
@@ -70,20 +71,7 @@ _SINGLE = ("from", "to", "call-id", "cseq", "content-length", "max-forwards")
 _SMALL_INTS = {str(i): i for i in range(4096)}
 # Methods that need no token check (anything else is checked character by character).
 _METHODS = frozenset(
-    (
-        "INVITE",
-        "ACK",
-        "BYE",
-        "CANCEL",
-        "OPTIONS",
-        "REGISTER",
-        "PRACK",
-        "SUBSCRIBE",
-        "NOTIFY",
-        "PUBLISH",
-        "INFO",
-    )
-    + ("REFER", "MESSAGE", "UPDATE")
+    "INVITE ACK BYE CANCEL OPTIONS REGISTER PRACK SUBSCRIBE NOTIFY PUBLISH INFO REFER MESSAGE UPDATE".split()
 )
 _new = object.__new__
 
@@ -125,14 +113,15 @@ def _digits(value: str, what: str, max_len: int) -> int:
 class Message:
     """Common part of Request and Response. See the module docstring for the editing model."""
 
-    __slots__ = ("_hdrs", "_idx", "body", "_orig_body", "_head", "_pristine", "_cache", "_wt", "_start")
+    __slots__ = ("_hdrs", "_idx", "body", "_orig_body", "_wire", "_pristine", "_cache", "_wt", "_start")
     is_request = False
 
     _hdrs: list[list]
     _idx: dict[str, list[list]]
     body: bytes
     _orig_body: bytes
-    _head: bytes | None
+    # The message exactly as received (head and body), sent back as is while nothing changed.
+    _wire: bytes | None
     _pristine: bool
     _cache: dict[str, object]
     _wt: dict[str, object]
@@ -145,7 +134,7 @@ class Message:
             self._append(name, value)
         self.body = body
         self._orig_body = body
-        self._head = None
+        self._wire = None
         self._pristine = False
         self._cache = {}
         self._wt = {}
@@ -418,23 +407,23 @@ class Message:
             groups: list[tuple[list, list[NameAddr]]] = []
             if not entries:
                 lst = []
-            elif len(entries) == 1 and entries[0][2] and "," not in entries[0][2]:
-                # One line with one value: the usual Contact, and Route / Record-Route after one hop.
+            elif len(entries) == 1:
+                # One line: the usual Contact, and Route / Record-Route from one proxy.
                 entry = entries[0]
                 value = entry[2]
                 if key == "contact" and value == "*":
                     lst = []
                 else:
-                    na = parse_name_addr(value)
-                    lst = [na]
-                    groups.append((entry, [na]))
+                    objs = parse_name_addr_list(value)
+                    lst = objs.copy()
+                    groups.append((entry, objs))
             else:
                 lst = []
                 for entry in entries:
                     value = entry[2]
                     if key == "contact" and value == "*":
                         continue
-                    objs = [parse_name_addr(x) for x in split_values(value)]
+                    objs = parse_name_addr_list(value)
                     groups.append((entry, objs))
                     lst.extend(objs)
             self._cache[key] = lst
@@ -508,8 +497,8 @@ class Message:
             self._sync()
         body = self.body
         start = self._start_line()
-        if self._pristine and body is self._orig_body and start is self._start and self._head is not None:
-            return self._head + body
+        if self._pristine and body is self._orig_body and start is self._start and self._wire is not None:
+            return self._wire
         blen = str(len(body))
         parts = [start]
         has_cl = False
@@ -542,7 +531,7 @@ class Message:
         new._idx = idx
         new.body = self.body
         new._orig_body = self._orig_body
-        new._head = self._head
+        new._wire = self._wire
         new._pristine = self._pristine
         new._cache = {}
         new._wt = {}
@@ -768,7 +757,6 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
         first = lines[0]
 
     body = data[end + 4 :]
-    cache: dict[str, object] = {}
     entries = idx.get("content-length")
     if entries is not None:
         value = entries[0][2]
@@ -779,10 +767,14 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
             if cl > len(body):
                 raise SIPParseError(f"Content-Length {cl} larger than the body ({len(body)} bytes)")
             body = body[:cl]
-        cache["content-length"] = cl
-        head_bytes: bytes | None = data[start : end + 4]
+        # Usually the datagram is exactly the message: keep it without copying (unless it could change later).
+        if start == 0 and len(body) + end + 4 == len(data) and data.__class__ is bytes:
+            wire: bytes | None = data
+        else:
+            wire = bytes(data[start : end + 4 + cl])
     else:
-        head_bytes = None
+        cl = None
+        wire = None
 
     msg: Request | Response
     if first.startswith("SIP/"):
@@ -835,31 +827,41 @@ def parse_message(data: bytes, max_size: int = 65535) -> Request | Response:
     cseq = parse_cseq(cseq_text)
     if msg.is_request and cseq.method != msg._method:  # type: ignore[union-attr]
         raise SIPParseError(f"CSeq method {cseq.method!r} does not match the request method")
-    cache["cseq"] = cseq
     entries = idx.get("max-forwards")
     if entries is not None:
         value = entries[0][2]
         mf = _SMALL_INTS.get(value)
-        cache["max-forwards"] = mf if mf is not None and mf <= 255 else _max_forwards(value)
+        if mf is None or mf > 255:
+            mf = _max_forwards(value)
+    else:
+        mf = None
     if not call_id:
         raise SIPParseError("empty Call-ID")
-    cache["from"] = parse_name_addr(from_entry[2])
-    cache["to"] = parse_name_addr(to_entry[2])
+    from_ = parse_name_addr(from_entry[2])
+    to = parse_name_addr(to_entry[2])
     value = via_entry[2]
     if "," in value:
         values = split_values(value)
         if not values:
             raise SIPParseError("empty Via")
         value = values[0]
-    cache["via0"] = parse_via_value(value)
+    via = parse_via_value(value)
 
     msg._hdrs = hdrs
     msg._idx = idx
     msg.body = body
     msg._orig_body = body
-    msg._head = head_bytes
+    msg._wire = wire
     msg._pristine = True
-    msg._cache = cache
+    # Absent Content-Length / Max-Forwards are cached as None, what their properties would compute.
+    msg._cache = {
+        "content-length": cl,
+        "max-forwards": mf,
+        "cseq": cseq,
+        "from": from_,
+        "to": to,
+        "via0": via,
+    }
     msg._wt = {"via0": via_entry, "from": from_entry, "to": to_entry}
     msg._start = first
     return msg
@@ -920,7 +922,7 @@ def make_response(
         resp._append(name, value)
     resp.body = body
     resp._orig_body = body
-    resp._head = None
+    resp._wire = None
     resp._pristine = False
     resp._cache = {}
     resp._wt = {}

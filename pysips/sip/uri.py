@@ -29,8 +29,8 @@ _TEL_CHARS = _UNRESERVED + "%&=+$,/:[]#"
 # The common shape 'sip:user@host:port;params' without password, IPv6, headers or upper-case scheme. It accepts
 # a strict subset of what _parse_sip accepts, with the same result; everything else takes the general path.
 _SIP_FAST = re.compile(
-    r"(sips?):(?:([A-Za-z0-9_.!~*'()%&=+$,;?/-]+)@)?([A-Za-z0-9._-]+)(?::([0-9]{1,5}))?"
-    r"((?:;[A-Za-z0-9_.!~*'()%\[\]/:&+$-]+(?:=[A-Za-z0-9_.!~*'()%\[\]/:&+$-]*)?)*)\Z"
+    r"(sips?):(?:([A-Za-z0-9_.!~*'()%&=+$,;?/-]++)@)?([A-Za-z0-9._-]++)(?::([0-9]{1,5}+))?"
+    r"((?:;[A-Za-z0-9_.!~*'()%\[\]/:&+$-]++(?:=[A-Za-z0-9_.!~*'()%\[\]/:&+$-]*+)?)*+)\Z"
 ).match
 _new = object.__new__
 
@@ -199,14 +199,15 @@ def parse_uri(text: str) -> URI:
     """
     m = _SIP_FAST(text)
     if m is not None:
-        scheme, user, host, port, ptext = m.groups()
-        if port is None or int(port) <= 65535:
+        scheme, user, host, port_s, ptext = m.groups()
+        port = None if port_s is None else int(port_s)
+        if port is None or port <= 65535:
             uri = _new(URI)
             uri._scheme = scheme
             uri._user = user
             uri._password = None
             uri._host = host
-            uri._port = None if port is None else int(port)
+            uri._port = port
             if ptext:
                 params: list[tuple[str, str | None]] = []
                 for piece in ptext[1:].split(";"):

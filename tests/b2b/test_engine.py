@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
+from pysips.b2b.entities import CliRef, Leg, SrvRef
+from pysips.b2b.logic import Tuple
 from tests.b2b._harness import (
     SDP_A,
     SDP_B,
@@ -456,3 +460,112 @@ def test_many_calls_leave_nothing_behind():
     bench.advance(40)
     assert len(bench.engine.layer) == 0
     assert len(bench.timers) <= 1
+    gc.collect()
+    alive = [o for o in gc.get_objects() if type(o) in (Leg, Tuple, SrvRef, CliRef)]
+    assert alive == []
+
+
+# ------------------------------------------------------------------ MI
+
+
+def test_mi_b2b_list_and_terminate_call():
+    from pysips.errors import MIError
+    from pysips.modules.b2b_logic import mi_b2b_list, mi_b2b_terminate_call
+
+    bench = Bench()
+    inv_b, ok_a = setup_call(bench)
+    confirm(bench, ok_a)
+    tuples = mi_b2b_list(bench.core, {})["Tuples"]
+    assert len(tuples) == 1
+    t = tuples[0]
+    assert t["scenario"] == "top hiding" and t["state"] == 0 and t["key"].count(".") == 1
+    assert t["SERVERS"][0]["key"] == ok_a.to.tag and t["CLIENTS"][0]["key"] == inv_b.call_id
+    assert t["SERVERS"][0]["peer"] == inv_b.call_id
+    assert t["CLIENTS"][0]["to_uri"] == "sip:bob@10.0.0.2:5062"
+    assert mi_b2b_terminate_call(bench.core, {"key": t["key"]}) == "OK"
+    assert bench.take_one(A, "BYE") and bench.take_one(B, "BYE")
+    assert mi_b2b_list(bench.core, {}) == {"Tuples": []}
+    with pytest.raises(MIError, match="B2B session not found"):
+        mi_b2b_terminate_call(bench.core, {"key": t["key"]})
+
+
+def test_mi_terminate_by_dialog_id_before_answer():
+    from pysips.modules.b2b_logic import mi_b2b_terminate_call
+
+    bench = Bench()
+    bench.feed(invite_a(), A)
+    bench.take(A)
+    inv_b = bench.take_one(B, "INVITE")
+    bench.feed(reply_b(inv_b, 180), B)
+    r180 = bench.take_one(A, 180)
+    assert mi_b2b_terminate_call(bench.core, {"key": f"acall-1@10.0.0.1;atag-1;{r180.to.tag}"}) == "OK"
+    assert bench.take_one(A, 408) and bench.take_one(B, "CANCEL")
+    assert bench.engine.tuple_count == 0
+
+
+# ------------------------------------------------------------------ modparams and corner cases
+
+
+def _script(params: dict):
+    from types import SimpleNamespace
+
+    mps = [SimpleNamespace(module=m, param=p, value=v) for (m, p), v in params.items()]
+    return SimpleNamespace(modparams=mps, globals=[])
+
+
+def test_custom_headers_callid_header_and_server_address():
+    script = _script(
+        {
+            ("b2b_logic", "custom_headers"): "X-Secret;P-Asserted-Identity",
+            ("b2b_logic", "custom_headers_regexp"): "^X-Acc-",
+            ("b2b_logic", "init_callid_hdr"): "X-Orig-Callid",
+            ("b2b_logic", "server_address"): "sip:198.51.100.7:5090",
+        }
+    )
+    bench = Bench(script=script)
+    bench.feed(invite_a(extra="X-Acc-Code: 42\r\nX-Other: no\r\n"), A)
+    inv = bench.take_one(B, "INVITE")
+    assert inv.get_header("X-Secret") == "alice-internal"
+    assert inv.get_header("P-Asserted-Identity") == "<sip:alice@10.0.0.1>"
+    assert inv.get_header("X-Acc-Code") == "42"
+    assert not inv.has_header("X-Other") and not inv.has_header("User-Agent")
+    assert inv.get_header("X-Orig-Callid") == "acall-1@10.0.0.1"
+    assert inv.get_header("Contact") == "<sip:198.51.100.7:5090>"
+
+
+def test_contact_user_puts_the_from_user_in_contact():
+    bench = Bench(script=_script({("b2b_logic", "contact_user"): 1}))
+    bench.feed(invite_a(), A)
+    assert bench.take_one(B, "INVITE").get_header("Contact") == "<sip:alice@127.0.0.1:5060>"
+
+
+def test_bye_before_the_ack_still_acks_the_callee():
+    bench = Bench()
+    inv_b, ok_a = setup_call(bench)
+    bench.feed(in_dialog_a("BYE", ok_a, 2, "z9hG4bK-bye1"), A)
+    assert [m.method for m in bench.take(B) if m.is_request] == ["ACK", "BYE"]
+    assert bench.engine.tuple_count == 0
+
+
+def test_early_update_from_the_callee_reaches_the_caller():
+    bench = Bench()
+    bench.feed(invite_a(), A)
+    bench.take(A)
+    inv_b = bench.take_one(B, "INVITE")
+    bench.feed(reply_b(inv_b, 183, SDP_B), B)
+    r183 = bench.take_one(A, 183)
+    bench.feed(in_dialog_b("UPDATE", inv_b, "btag-1", 1, "z9hG4bK-bup", body=SDP_B), B)
+    up = bench.take_one(A, "UPDATE")
+    assert up.to.tag == "atag-1" and up.from_.tag == r183.to.tag and up.body == SDP_B
+    bench.feed(reply_a(up, 200, SDP_A), A)
+    assert bench.take_one(B, 200).body == SDP_A
+
+
+def test_in_dialog_request_for_an_unknown_dialog_goes_to_the_script():
+    bench = Bench()
+    inv_b, ok_a = setup_call(bench)
+    confirm(bench, ok_a)
+    ran = bench.program.ran
+    bench.feed(in_dialog_a("INFO", ok_a, 2, "z9hG4bK-x", call_id="other@10.0.0.1"), A)
+    assert bench.program.ran == ran + 1
+    assert bench.take(B) == []

@@ -1,16 +1,13 @@
 """End-to-end: pysips as a "top hiding" B2BUA between a SIPp caller and a SIPp callee on 127.0.0.1.
 
-The server runs as ``python -m pysips.b2b.devrun run CFG`` (``pysips run`` with the engine attached; once the
-server creates the engine itself this is the same process). Every test asserts SIPp exit codes and something
-seen on the wire (SIPp -trace_msg logs).
+The server is ``pysips run CFG`` (b2b_logic's start_service attaches the engine). Every test asserts SIPp
+exit codes and something seen on the wire (SIPp -trace_msg logs).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -44,26 +41,6 @@ route {{
 """
 
 
-class B2BProcess(PysipsProcess):
-    """PysipsProcess running the devrun entry point."""
-
-    def start(self) -> B2BProcess:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pysips.b2b.devrun", "run", str(self.cfg), *self.args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=str(self.cfg.parent),
-        )
-        threading.Thread(target=self._reader, daemon=True).start()
-        deadline = time.monotonic() + self.ready_timeout
-        while not self._ready.wait(0.05):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("pysips did not start:\n" + self.output())
-        return self
-
-
 def run_call(
     tmp_path: Path,
     uac: str,
@@ -80,7 +57,7 @@ def run_call(
     tr = ["-trace_msg", "-message_file"]
     uas_args = ["-sf", str(SCENARIOS / uas), "-i", HOST, "-p", str(uas_port), "-m", str(calls)]
     uas_args += [*tr, str(uas_log)] if trace else []
-    with B2BProcess(cfg) as srv, SippBackground(uas_args, tmp_path) as uas_proc:
+    with PysipsProcess(cfg) as srv, SippBackground(uas_args, tmp_path) as uas_proc:
         uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / uac), "-i", HOST, "-p", str(uac_port)]
         uac_args += ["-s", "callee", "-m", str(calls), "-r", str(rate), "-d", "200", "-l", "1000"]
         uac_args += [*tr, str(uac_log)] if trace else []
@@ -238,7 +215,7 @@ def test_2000_calls_counts_and_rss(tmp_path):
         return 0
 
     uas_args = ["-sf", str(SCENARIOS / "uas_call.xml"), "-i", HOST, "-p", str(uas_port)]
-    with B2BProcess(cfg) as srv, SippBackground(uas_args, tmp_path):
+    with PysipsProcess(cfg) as srv, SippBackground(uas_args, tmp_path):
         before = rss(srv.proc.pid)
         uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / "uac_call.xml"), "-i", HOST]
         uac_args += ["-p", str(uac_port), "-s", "callee", "-m", "2000", "-r", "500", "-d", "0"]

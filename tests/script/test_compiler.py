@@ -171,7 +171,7 @@ def test_unknown_module() -> None:
 
 
 def test_declared_but_unimplemented_is_warning() -> None:
-    prog, errs = check('loadmodule "dispatcher.so"\nroute {\n  ds_select_dst(1, 4);\n}\n')
+    prog, errs = check('loadmodule "msilo.so"\nroute {\n  m_store();\n}\n')
     assert [(e.severity, e.code) for e in errs] == [("warning", "E219")]
     assert "declared but not implemented by pysips yet" in errs[0].message
     ctx = Context(None)

@@ -83,7 +83,9 @@ def test_init_hooks_receive_resolved_modparams() -> None:
 
 def test_init_hook_error_is_reported_at_the_modparam() -> None:
     try:
-        _, errs = compile_text('loadmodule "maxfwd.so"\nmodparam("maxfwd", "max_limit", 999)\nroute { exit; }\n')
+        _, errs = compile_text(
+            'loadmodule "maxfwd.so"\nmodparam("maxfwd", "max_limit", 999)\nroute { exit; }\n'
+        )
         bad = [e for e in errs if e.code == "E227"]
         assert len(bad) == 1 and bad[0].line == 2 and "max_limit must be 1..256" in bad[0].message
     finally:
@@ -135,16 +137,14 @@ def test_tm_pvs() -> None:
     assert parse_pv("$T_branch_idx").get(ctx) == 2
 
 
-def test_dialog_pvs_are_declared_and_read_null() -> None:
+def test_dialog_pvs_compile_and_read_null_without_a_dialog() -> None:
     prog = program(
-        'loadmodule "dialog.so"\nroute {\n if ($DLG_status == NULL) xlog("no dlg");\n'
-        ' xlog("$DLG_dir $DLG_lifetime $DLG_did $dlg_val(x)");\n $dlg_val(x) = "1";\n xlog("after");\n}\n'
+        'loadmodule "tm.so"\nloadmodule "rr.so"\nloadmodule "dialog.so"\nroute {\n'
+        ' if ($DLG_status == NULL) xlog("no dlg");\n xlog("$DLG_dir $DLG_lifetime $DLG_did $dlg_val(x)");\n}\n'
     )
     ctx = invite_ctx()
     prog.run("request", None, ctx)
-    out = logs(ctx)
-    assert out[0] == "no dlg" and out[1] == "<null> <null> <null> <null>"
-    assert any("no dialog" in line for line in out) and out[-1] == "after"
+    assert logs(ctx) == ["no dlg", "<null> <null> <null> <null>"]
 
 
 def test_uri_db_2x_names_are_declared() -> None:
@@ -214,7 +214,7 @@ ERROR_SCRIPT = (
     'loadmodule "sl.so"\n'
     'route {\n xlog("ct=$ct");\n xlog("still here");\n}\n'
     'error_route {\n xlog("err $err.class $err.level $err.rcode $err.rreason");\n'
-    ' sl_send_reply($err.rcode, $err.rreason);\n exit;\n}\n'
+    " sl_send_reply($err.rcode, $err.rreason);\n exit;\n}\n"
 )
 
 
@@ -245,3 +245,14 @@ def test_core_can_run_error_route_for_an_unparsable_message() -> None:
     ctx.err_rcode, ctx.err_rreason = 400, "Bad Request"
     assert prog.run("error", None, ctx) == 0
     assert logs(ctx)[0] == "err 1 3 400 Bad Request"
+
+
+def test_simulate_starts_from_varset_and_shvset() -> None:
+    from pysips.script.simulate import simulate
+
+    prog = program(
+        'loadmodule "cfgutils.so"\nmodparam("cfgutils", "shvset", "lim=i:7")\n'
+        'modparam("cfgutils", "varset", "who=s:me")\nroute {\n xlog("$var(who) $shv(lim)");\n}\n'
+    )
+    res = simulate(prog, INVITE)
+    assert [t for _, t in res["logs"]] == ["me 7"]

@@ -479,7 +479,7 @@ def test_route_stack_pvs() -> None:
     assert get("$route", ctx) == "route[check]"
     assert get("$(route[1])", ctx) == "route[auth]"
     assert get("$(route[-1])", ctx) == "route"
-    assert get("$(route[*])", ctx) == "route[check], route[auth], route"
+    assert get("$(route[*])", ctx) == "route > route[auth] > route[check]"  # pv_get_route PV_IDX_ALL
     assert get("$route.name", ctx) == "check"
     assert get("$(route.name[-1])", ctx) == ""
     assert get("$route.type", ctx) == "route"

@@ -18,6 +18,9 @@ def test_content_length_of() -> None:
     assert content_length_of(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 12") == 12
     assert content_length_of(b"INVITE sip:a@b SIP/2.0\r\nl : 3\r\nX: y") == 3
     assert content_length_of(b"INVITE sip:a@b SIP/2.0\r\nX: y") is None
+    # Only a header line's own name counts: not the start line, another header's value or a longer name.
+    assert content_length_of(b"INVITE sip:l:5@b SIP/2.0\r\nX: Content-Length: 7\r\nLr: 2") is None
+    assert content_length_of(b"INVITE sip:a@b SIP/2.0\r\nX: 1\r\nCONTENT-LENGTH:007 \r\nl: 9") == 7
     with pytest.raises(SIPParseError):
         content_length_of(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: -1")
 

@@ -201,3 +201,27 @@ def test_fast_paths_agree_with_general_parsers(sample: str, edits: list[tuple[in
     assert _outcome(headers.parse_name_addr, text) == _outcome(headers._parse_name_addr, text)
     assert _outcome(headers.parse_via_value, text) == _outcome(headers._parse_via_value, text)
     assert _outcome(headers.parse_cseq, text) == _outcome(headers._parse_cseq, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_FAST_PATH_SAMPLES[:16]), min_size=1, max_size=3),
+    st.sampled_from([",", ", ", " ,\t", ",,"]),
+    st.lists(st.tuples(st.integers(0, 300), st.sampled_from(list(' \t"<>;=:,@\\0a'))), max_size=3),
+)
+def test_name_addr_list_fast_path_agrees(items: list[str], sep: str, edits: list[tuple[int, str]]) -> None:
+    text = sep.join(items)
+    for pos, ch in edits:
+        i = pos % (len(text) + 1)
+        text = text[:i] + ch + text[i + 1 :]
+
+    def general(t: str) -> list[NameAddr]:
+        return [headers._parse_name_addr(v) for v in split_values(t)]
+
+    def outcome(parse):  # type: ignore[no-untyped-def]
+        try:
+            return [_outcome(lambda na: na, na) for na in parse(text)]
+        except SIPParseError:
+            return "error"
+
+    assert outcome(parse_name_addr_list) == outcome(general)

@@ -330,3 +330,23 @@ def test_bad_response_lines() -> None:
     with pytest.raises(SIPParseError) as info:
         parse_message(base.replace(b"SIP/2.0 200 OK", b"SIP/3.0 200 OK", 1))
     assert info.value.status == 505
+
+
+def test_folded_lines_after_known_names() -> None:
+    # Every name here is already known, so only the continuation lines can send parsing to the general path.
+    data = INVITE.replace(b"X-Odd:   spacing kept  \r\n", b"X-Odd: a\r\n b: c\r\nX-Odd2: d\r\n\te\r\n", 1)
+    for _ in range(2):
+        msg = parse_message(data)
+        assert msg.get_header("X-Odd") == "a b: c" and msg.get_header("X-Odd2") == "d e"
+        assert msg.header_names()[-4:] == ["X-Odd", "X-Odd2", "Content-Type", "Content-Length"]
+        assert msg.to_bytes() == data
+    with pytest.raises(SIPParseError) as info:
+        parse_message(INVITE.replace(b"Max-Forwards: 70", b"Max-Forwards 70"))
+    assert "without ':'" in str(info.value)
+
+
+def test_untouched_output_does_not_follow_a_mutable_input() -> None:
+    buf = bytearray(INVITE)
+    msg = parse_message(buf)  # type: ignore[arg-type]
+    buf[:6] = b"XXXXXX"
+    assert msg.to_bytes() == INVITE and isinstance(msg.to_bytes(), bytes)
