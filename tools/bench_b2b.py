@@ -1,7 +1,8 @@
 """Benchmark: SIPp uac -> pysips (b2b_init_request("top hiding")) -> SIPp uas, a ladder of call rates.
 
 Prints a table; --json prints one JSON object with max_cps, cpu_ms_per_call, kb_per_call (RSS growth of the
-server over the highest passing step, per concurrent call) and the SIPp-to-SIPp baseline measured in the same run.
+server over the highest passing step divided by its calls: finished transactions are kept 32 s, so every call
+of a step is still held when it ends) and the SIPp-to-SIPp baseline measured in the same run.
 
     python tools/bench_b2b.py [--rates 400,800,1200,1600] [--calls 3000] [--json] [--no-baseline]
 """
@@ -100,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     cpu = best["cpu_ms_per_call"] if best else None
     kb = None
     if best and best.get("rss_end_kb") and best.get("rss_start_kb"):
-        # calls alive at once ~ rate * (call duration + ~1 s of setup/teardown)
-        concurrent = max(1, int(best["rate"] * (args.pause_ms / 1000 + 1)))
-        kb = round((best["rss_end_kb"] - best["rss_start_kb"]) / concurrent, 2)
+        # every call of a step is still held when it ends (finished transactions stay 32 s, RFC 3261 Timer J/L/M),
+        # so the growth over the step divided by its calls is the memory one call costs at any rate
+        kb = round((best["rss_end_kb"] - best["rss_start_kb"]) / best["calls"], 2)
     result = {
         "max_cps": max_cps,
         "baseline_cps": sipp_ladder.max_ok_rate(base) if base else None,

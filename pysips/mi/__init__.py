@@ -192,7 +192,8 @@ class MIRegistry:
             raise mi_error(
                 AMBIGUOUS_METHOD,
                 "Method ambiguous",
-                "ambiguous MI command; use one of: " + ", ".join(c.aliases[0] for c in found),
+                "ambiguous MI command; use one of: "
+                + ", ".join(next(a for a in c.aliases if a.endswith(":" + name)) for c in found),
             )
         return found[0] if found else None
 

@@ -11,6 +11,7 @@ import os
 import platform
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -103,8 +104,11 @@ def mi_ps(core: Any, params: dict) -> dict:
 
 @mi_command([()], "terminates OpenSIPS")
 def mi_kill(core: Any, params: dict) -> str:
-    # the server's signal receiver drains transactions and stops, as for `kill -TERM`
-    os.kill(os.getpid(), signal.SIGTERM)
+    # the server's signal receiver drains transactions and stops, as for `kill -TERM`; a little later, so that
+    # this reply still goes out before the transports are cancelled
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.daemon = True
+    timer.start()
     return "OK"
 
 

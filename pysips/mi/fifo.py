@@ -239,6 +239,13 @@ class FifoServer:
             self.remove()
 
     async def _answer(self, name: str | None, body: bytes | None, limiter: trio.CapacityLimiter) -> None:
+        try:
+            await self._answer_one(name, body, limiter)
+        except Exception as e:  # one bad request must never stop the FIFO reader
+            if self.log is not None:
+                self.log.error(f"MI FIFO request failed: {type(e).__name__}: {e}", "mi_fifo")
+
+    async def _answer_one(self, name: str | None, body: bytes | None, limiter: trio.CapacityLimiter) -> None:
         from pysips.mi import registry_for
 
         async with limiter:

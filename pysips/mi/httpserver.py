@@ -124,10 +124,10 @@ class HTTPServer:
             return
         self._connections += 1
         try:
-            try:
-                client = stream.socket.getpeername()
-            except OSError:
-                client = None
+            client = stream.socket.getpeername()
+        except OSError:
+            client = None
+        try:
             buf = bytearray()
             for _ in range(self.max_requests):
                 keep = await self._one_request(stream, buf, client)
@@ -135,6 +135,8 @@ class HTTPServer:
                     break
         except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError, OSError):
             pass
+        except Exception as e:  # a bug here must cost one connection, never the server
+            self._error(f"connection from {client}: {type(e).__name__}: {e}\n{traceback.format_exc()}")
         finally:
             self._connections -= 1
             with trio.move_on_after(1) as cs:

@@ -78,6 +78,7 @@ class StatsState:
         self.tm = Counter()  # tm counters kept by the callbacks
         self.script: dict[str, Counter] = {}  # group -> counters of update_stat()
         self.counters_installed = False
+        self.declared = False
 
 
 def state(core: Any) -> StatsState:
@@ -211,6 +212,11 @@ def groups(core: Any) -> dict[str, dict[str, Stat]]:
         g = out.setdefault(m, {})
         for name, value in values.items():
             g[name] = Stat(lambda v=value: v)
+    program = getattr(core, "program", None)
+    declared = ((getattr(program, "modparams", None) or {}).get("statistics") or {}).get("variable")
+    if declared and not state(core).declared:
+        state(core).declared = True
+        declare_script_stats(core, declared)
     for grp, counter in state(core).script.items():
         g = out.setdefault(grp, {})
         for name in counter:
@@ -250,11 +256,34 @@ def value(stat: Stat) -> int | float:
     return v if isinstance(v, (int, float)) else 0
 
 
+def _split(name: str) -> tuple[str, str]:
+    grp, sep, short = name.partition(":")
+    return (grp, short) if sep else ("script", name)
+
+
 def update_script_stat(core: Any, name: str, delta: int) -> int:
     """statistics module update_stat(): ``[group:]name`` created on first use in group "script"."""
-    grp, sep, short = name.partition(":")
-    if not sep:
-        grp, short = "script", name
+    grp, short = _split(name)
     counter = state(core).script.setdefault(grp, Counter())
     counter[short] += delta
     return counter[short]
+
+
+def reset_script_stat(core: Any, name: str) -> bool:
+    grp, short = _split(name)
+    counter = state(core).script.get(grp)
+    if counter is None or short not in counter:
+        return False
+    counter[short] = 0
+    return True
+
+
+def declare_script_stats(core: Any, declared: list) -> None:
+    """modparam("statistics", "variable", "[group:]name[/no_reset]"): present (at 0) before any update_stat."""
+    st = state(core)
+    for item in declared or ():
+        for one in str(item).split(";"):
+            name = one.split("/", 1)[0].strip()
+            if name:
+                grp, short = _split(name)
+                st.script.setdefault(grp, Counter()).setdefault(short, 0)

@@ -257,7 +257,12 @@ MODULE = ModuleSpec.build(
             w_b2b_client_new,
             frozenset({REQUEST}),
         ),
-        FunctionSpec("b2b_handle_reply", (), w_b2b_handle_reply, frozenset({REQUEST})),
+        FunctionSpec(
+            "b2b_handle_reply",
+            (ParamSpec(STR, optional=True, name="flags"),),
+            w_b2b_handle_reply,
+            frozenset({REQUEST}),
+        ),
         FunctionSpec("b2b_pass_request", (), w_b2b_pass_request, frozenset({REQUEST})),
         FunctionSpec("b2b_delete_entity", (), w_b2b_delete_entity, frozenset({REQUEST})),
         FunctionSpec("b2b_end_dlg_leg", (), w_b2b_end_dlg_leg, frozenset({REQUEST})),

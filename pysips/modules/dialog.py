@@ -34,6 +34,7 @@ from pysips.modules import (
     LOCAL,
     ONREPLY,
     REQUEST,
+    ROUTE,
     STR,
     VAR,
     FunctionSpec,
@@ -148,6 +149,7 @@ class Dialog:
         "del_delay",
         "th",
         "ping_timer",
+        "on_routes",
         "__weakref__",
     )
 
@@ -174,6 +176,11 @@ class Dialog:
         self.del_delay: int | None = None
         self.th: Any = None  # topology_hiding data of this call
         self.ping_timer: Any = None
+        self.on_routes: dict[str, str] = {}  # "timeout" / "answer" / "hangup" -> route name (dlg_on_*)
+
+    @property
+    def db_id(self) -> int:
+        return (self.h_entry << 32) + self.h_id
 
     @property
     def caller(self) -> Leg:
@@ -191,6 +198,7 @@ class Dialog:
             timeout = self.start_ts + self.lifetime
         d = {
             "ID": self.did,
+            "db_id": str(self.db_id),
             "state": self.state,
             "user_flags": str(self.user_flags),
             "timestart": self.start_ts,
@@ -288,7 +296,10 @@ class DialogState:
         # profile -> value ('' for no-value profiles) -> number of dialogs
         self.profile_counts: dict[str, dict[str, int]] = {}
         self.ids = itertools.count(1)
-        self.stats = {"active_dialogs": 0, "early_dialogs": 0, "processed_dialogs": 0, "expired_dialogs": 0}
+        # OpenSIPS "dialog:" statistics (get_statistics reads them through mi_stats)
+        self.stats = dict.fromkeys(
+            ("active_dialogs", "early_dialogs", "processed_dialogs", "expired_dialogs", "failed_dialogs"), 0
+        )
         tm = getattr(core, "tm", None) if core is not None else None
         if tm is not None:
             tm.register("request_out", self.on_request_out)
@@ -333,6 +344,18 @@ class DialogState:
 
     def lookup_did(self, did: str) -> Dialog | None:
         return self.by_did.get(did)
+
+    def lookup_id(self, ident: str) -> Dialog | None:
+        """A dialog by the MI ``dialog_id``: its did, its numeric db_id, or its Call-ID (OpenSIPS
+        get_dlg_by_dialog_id)."""
+        dlg = self.by_did.get(ident)
+        if dlg is None and ident.isdigit():
+            n = int(ident)
+            dlg = self.by_did.get(f"{_rev_hex(n >> 32)}.{_rev_hex(n & 0xFFFFFFFF)}")
+        if dlg is None:
+            lst = self.by_callid.get(ident)
+            dlg = lst[0] if lst else None
+        return dlg
 
     def match(self, req: Any, did: str | None, mode: int) -> tuple[Dialog, int] | None:
         """(dialog, direction leg it came from) for an in-dialog request, per dlg_match_mode."""
@@ -406,10 +429,33 @@ class DialogState:
             self.arm_timer(dlg)
             if dlg.flags & {"P", "p"}:
                 self.arm_ping(dlg)
+            self.run_route(dlg, "answer")
         if new == DELETED:
             if old in (CONFIRMED_NA, CONFIRMED):
                 self.stats["active_dialogs"] -= 1
-            self.terminated(dlg)
+                self.terminated(dlg)
+                self.run_route(dlg, "hangup")
+            else:
+                if dlg.end_reason == "Rejected":
+                    self.stats["failed_dialogs"] += 1
+                self.terminated(dlg)
+
+    def run_route(self, dlg: Dialog, which: str) -> None:
+        """dlg_on_timeout / dlg_on_answer / dlg_on_hangup: run route[name] with the dialog as context and no
+        SIP message (OpenSIPS gives the route a phony one)."""
+        name = dlg.on_routes.get(which)
+        core = self.core
+        program = getattr(core, "program", None)
+        if name is None or program is None or ("request", name) not in program.routes:
+            return
+        from pysips.script.context import Context
+
+        ctx = Context(None, env=core.env, vars=core.vars, shv=core.shv, route_type="request")
+        ctx.dlg = dlg
+        try:
+            program.run("request", name, ctx)
+        except Exception as e:  # noqa: BLE001 - a script error in a dialog event route must not stop the caller
+            core.log.error(f"dialog {dlg.did}: error in route[{name}] ({which}): {type(e).__name__}: {e}")
 
     def terminated(self, dlg: Dialog) -> None:
         timers = getattr(self.core, "timers", None)
@@ -457,6 +503,9 @@ class DialogState:
         dlg.timer = None
         if dlg.state == DELETED:
             return
+        self.run_route(dlg, "timeout")
+        if dlg.timer is not None or dlg.state == DELETED:
+            return  # the timeout route gave the call more time ($DLG_timeout) or ended it
         self.stats["expired_dialogs"] += 1
         dlg.end_reason = "Lifetime Timeout"
         bye = "B" in dlg.flags or (
@@ -467,14 +516,14 @@ class DialogState:
             self.send_request(dlg, CALLEE, "BYE")
         self.set_state(dlg, DELETED)
 
-    def end_dialog(self, dlg: Dialog, reason: str) -> None:
+    def end_dialog(self, dlg: Dialog, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
         """dlg_end_dlg: BYE both ways (confirmed calls), then the dialog is gone."""
         if dlg.state == DELETED:
             return
         dlg.end_reason = reason
         if dlg.state in (CONFIRMED_NA, CONFIRMED):
-            self.send_request(dlg, CALLER, "BYE")
-            self.send_request(dlg, CALLEE, "BYE")
+            self.send_request(dlg, CALLER, "BYE", extra)
+            self.send_request(dlg, CALLEE, "BYE", extra)
         self.set_state(dlg, DELETED)
 
     # ------------------------------------------------------------ in-dialog requests
@@ -1104,6 +1153,58 @@ def w_get_dialogs_by_profile(ctx: Any, name: str, value: Any, out_avp: Any, out_
     return 1 if n else -1
 
 
+def _on_route(which: str) -> Any:
+    def impl(ctx: Any, route: Any = None) -> int:
+        dlg = current(ctx)
+        if dlg is None:
+            log_error(ctx, f"dlg_on_{which}: no dialog (call create_dialog() first)")
+            return -1
+        if route:
+            dlg.on_routes[which] = str(route)
+        else:
+            dlg.on_routes.pop(which, None)
+        return 1
+
+    impl.__name__ = f"w_dlg_on_{which}"
+    return impl
+
+
+w_dlg_on_timeout = _on_route("timeout")
+w_dlg_on_answer = _on_route("answer")
+w_dlg_on_hangup = _on_route("hangup")
+
+
+def w_load_dialog_ctx(ctx: Any, dialog_id: str, id_type: Any = None, active_only: Any = None) -> int:
+    st = state_of(ctx)
+    kind = str(id_type or "callid").strip().lower()
+    if kind == "did":
+        found = [st.lookup_did(str(dialog_id))]
+    elif kind == "callid":
+        found = list(st.by_callid.get(str(dialog_id), ()))
+    else:
+        log_error(ctx, f"load_dialog_ctx: unknown id type {id_type!r} (callid / did)")
+        return -1
+    found = [d for d in found if d is not None and not (active_only and d.state == DELETED)]
+    if not found:
+        return -1
+    if getattr(ctx, "dlg_loaded", None) is not None:
+        log_error(ctx, "load_dialog_ctx: a dialog context is already loaded (unload_dialog_ctx() first)")
+        return -1
+    ctx.dlg_loaded = (getattr(ctx, "dlg", None), getattr(ctx, "dlg_src", None))
+    ctx.dlg = found[0]
+    ctx.dlg_src = None
+    return 1
+
+
+def w_unload_dialog_ctx(ctx: Any) -> int:
+    saved = getattr(ctx, "dlg_loaded", None)
+    if saved is None:
+        return -1
+    ctx.dlg, ctx.dlg_src = saved
+    ctx.dlg_loaded = None
+    return 1
+
+
 def w_topology_hiding(ctx: Any, flags: Any = None) -> int:
     """1.x/2.0 spelling: topology_hiding() lived in the dialog module before its own module existed."""
     from pysips.modules import topology_hiding
@@ -1195,12 +1296,13 @@ def _set_timeout(ctx: Any, op: str, value: Any) -> None:
     if n <= 0:
         raise ScriptRuntimeError(f"$DLG_timeout: bad value {value!r}")
     st = state_of(ctx)
-    if dlg.start_ts:
+    if dlg.start_ts and dlg.state != DELETED:
         # the new value counts from now, as OpenSIPS's update_dlg_timer does
         dlg.lifetime = int(time.time()) - dlg.start_ts + n
-        if dlg.timer is not None and st.core is not None and getattr(st.core, "timers", None) is not None:
-            st.core.timers.cancel(dlg.timer)
-            dlg.timer = st.core.timers.schedule(_now() + n, lambda _n, d=dlg: st.on_timeout(d))
+        timers = getattr(st.core, "timers", None) if st.core is not None else None
+        if timers is not None:
+            timers.cancel(dlg.timer)
+            dlg.timer = timers.schedule(_now() + n, lambda _n, d=dlg: st.on_timeout(d))
     else:
         dlg.lifetime = n
 
@@ -1274,65 +1376,116 @@ def _core_state(core: Any) -> DialogState:
 
 
 def mi_dlg_list(core: Any, params: Any = None) -> dict:
-    """dlg_list [callid [from_tag]]  /  dlg_list index counter."""
+    """dlg_list  |  dlg_list callid [from_tag]  |  dlg_list index counter (paging, with the total "count")."""
     st = _core_state(core)
-    callid, from_tag = _mi_args(params, ("callid", "from_tag"))
+    p = params if isinstance(params, dict) else dict(zip(("callid", "from_tag"), params or (), strict=False))
     dialogs = sorted(st.active(), key=lambda d: d.h_id)
-    if callid is not None and not str(callid).isdigit():
-        dialogs = [
-            d for d in dialogs if d.callid == callid and (from_tag is None or d.caller.tag == from_tag)
+    if "callid" in p:
+        callid, from_tag = str(p["callid"]), p.get("from_tag")
+        found = [
+            d for d in dialogs if d.callid == callid and (from_tag is None or d.caller.tag == str(from_tag))
         ]
-        if not dialogs:
+        if not found:
             raise MIError("Nothing matched", 404)
-        return {"Dialog": dialogs[0].to_mi()}
+        return {"Dialog": found[0].to_mi()}
+    if "index" in p:
+        index, counter = _int(p.get("index"), -1), _int(p.get("counter"), -1)
+        if index < 0 or counter <= 0:
+            raise MIError("Invalid params", -32602)
+        return {"count": len(dialogs), "Dialogs": [d.to_mi() for d in dialogs[index : index + counter]]}
     return {"Dialogs": [d.to_mi() for d in dialogs]}
 
 
 def mi_dlg_end_dlg(core: Any, params: Any = None) -> str:
-    """dlg_end_dlg dialog_id [extra_hdrs]: BYE both ways; ``dialog_id`` is the did or h_entry/h_id pair."""
+    """dlg_end_dlg dialog_id [extra_hdrs]: BYE both ways; ``dialog_id`` is the did, the db_id or the Call-ID."""
     st = _core_state(core)
     dialog_id, extra = _mi_args(params, ("dialog_id", "extra_hdrs"))
     if dialog_id is None:
         raise MIError("Invalid params", -32602)
-    dlg = st.lookup_did(str(dialog_id))
-    if dlg is None:
-        for d in st.by_did.values():
-            if d.callid == str(dialog_id):
-                dlg = d
-                break
+    dlg = st.lookup_id(str(dialog_id))
     if dlg is None or dlg.state == DELETED:
         raise MIError("Dialog not found", 404)
-    st.end_dialog(dlg, "MI Termination")
+    if dlg.state < CONFIRMED_NA:
+        raise MIError("Dialog not yet confirmed", 500)
+    st.end_dialog(dlg, "MI Termination", _split_hdrs(str(extra)) if extra else None)
     return "OK"
 
 
-def mi_profile_get_size(core: Any, params: Any = None) -> dict:
-    st = _core_state(core)
+def _profile_param(st: DialogState, params: Any) -> tuple[str, str | None]:
     profile, value = _mi_args(params, ("profile", "value"))
     if profile is None:
         raise MIError("Invalid params", -32602)
     if not st.known_profile(str(profile)):
         raise MIError("Profile not found", 404)
-    out: dict[str, Any] = {"name": str(profile)}
+    return str(profile), None if value is None else str(value)
+
+
+def mi_profile_get_size(core: Any, params: Any = None) -> dict:
+    st = _core_state(core)
+    profile, value = _profile_param(st, params)
+    out: dict[str, Any] = {"name": profile}
     if value is not None:
-        out["value"] = str(value)
-    out["count"] = st.profile_size(str(profile), None if value is None else str(value))
+        out["value"] = value
+    out["count"] = st.profile_size(profile, value)
     out["shared"] = "no"
     out["replicated"] = "no"
     return {"Profile": out}
 
 
+def _in_profile(dlg: Dialog, profile: str, value: str | None) -> bool:
+    return any(n == profile and (value is None or v == value) for n, v in dlg.profiles)
+
+
 def mi_profile_list_dlgs(core: Any, params: Any = None) -> dict:
     st = _core_state(core)
-    profile, value = _mi_args(params, ("profile", "value"))
-    if profile is None or not st.known_profile(str(profile)):
-        raise MIError("Profile not found", 404)
-    dlgs = [
-        d.to_mi()
-        for d in st.active()
-        if any(n == profile and (value is None or v == str(value)) for n, v in d.profiles)
-    ]
-    return {"Dialogs": dlgs}
+    profile, value = _profile_param(st, params)
+    return {"Dialogs": [d.to_mi() for d in st.active() if _in_profile(d, profile, value)]}
+
+
+def mi_profile_get_values(core: Any, params: Any = None) -> dict:
+    st = _core_state(core)
+    profile, _ = _profile_param(st, params)
+    bucket = st.profile_counts.get(profile, {})
+    if profile in st.profiles_novalue:
+        return {"Values": [{"count": sum(bucket.values())}]}
+    return {"Values": [{"value": v, "count": n} for v, n in sorted(bucket.items())]}
+
+
+def mi_list_all_profiles(core: Any, params: Any = None) -> dict:
+    st = _core_state(core)
+    out = [{"name": n, "has value": "yes", "repl type": "none"} for n in sorted(st.profiles_value)]
+    out += [{"name": n, "has value": "no", "repl type": "none"} for n in sorted(st.profiles_novalue)]
+    return {"Profiles": out}
+
+
+def mi_profile_end_dlgs(core: Any, params: Any = None) -> str:
+    st = _core_state(core)
+    profile, value = _profile_param(st, params)
+    for dlg in [d for d in st.active() if _in_profile(d, profile, value)]:
+        st.end_dialog(dlg, "MI Termination")
+    return "OK"
+
+
+def mi_dlg_push_var(core: Any, params: Any = None) -> str:
+    """dlg_push_var name value DID...: set $dlg_val(name) in the given dialogs (DID: one id or a list)."""
+    st = _core_state(core)
+    name, value, dids = _mi_args(params, ("dlg_val_name", "dlg_val_value", "DID"))
+    if name is None or value is None or dids is None:
+        raise MIError("Invalid params", -32602)
+    found = 0
+    for ident in dids if isinstance(dids, list) else [dids]:
+        dlg = st.lookup_id(str(ident))
+        if dlg is not None:
+            dlg.vals[str(name)] = str(value)
+            found += 1
+    if not found:
+        raise MIError("Dialog not found", 404)
+    return "OK"
+
+
+def mi_stats(core: Any) -> dict[str, int]:
+    """The "dialog:" statistics group (active_dialogs, early_dialogs, processed_dialogs, ...)."""
+    return dict(_core_state(core).stats)
 
 
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
@@ -1457,27 +1610,31 @@ MODULE = ModuleSpec.build(
         FunctionSpec("set_dlg_sharing_tag", (ParamSpec(STR, name="tag_name"),), None, frozenset({REQUEST})),
         FunctionSpec(
             "load_dialog_ctx",
-            (ParamSpec(STR, name="dialog"), ParamSpec(STR, optional=True, name="id_type")),
-            None,
+            (
+                ParamSpec(STR, name="dialog"),
+                ParamSpec(STR, optional=True, name="id_type"),
+                ParamSpec(INT, optional=True, name="active_only"),
+            ),
+            w_load_dialog_ctx,
             ALL_ROUTES,
         ),
-        FunctionSpec("unload_dialog_ctx", (), None, ALL_ROUTES),
+        FunctionSpec("unload_dialog_ctx", (), w_unload_dialog_ctx, ALL_ROUTES),
         FunctionSpec(
             "dlg_on_timeout",
-            (ParamSpec(STR, optional=True, name="route_name"),),
-            None,
+            (ParamSpec(ROUTE, optional=True, name="route_name"),),
+            w_dlg_on_timeout,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH}),
         ),
         FunctionSpec(
             "dlg_on_answer",
-            (ParamSpec(STR, optional=True, name="route_name"),),
-            None,
+            (ParamSpec(ROUTE, optional=True, name="route_name"),),
+            w_dlg_on_answer,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH}),
         ),
         FunctionSpec(
             "dlg_on_hangup",
-            (ParamSpec(STR, optional=True, name="route_name"),),
-            None,
+            (ParamSpec(ROUTE, optional=True, name="route_name"),),
+            w_dlg_on_hangup,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH}),
         ),
         FunctionSpec(
@@ -1573,5 +1730,9 @@ MODULE = ModuleSpec.build(
         "dlg_end_dlg": mi_dlg_end_dlg,
         "profile_get_size": mi_profile_get_size,
         "profile_list_dlgs": mi_profile_list_dlgs,
+        "profile_get_values": mi_profile_get_values,
+        "list_all_profiles": mi_list_all_profiles,
+        "profile_end_dlgs": mi_profile_end_dlgs,
+        "dlg_push_var": mi_dlg_push_var,
     },
 )

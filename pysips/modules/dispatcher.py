@@ -17,6 +17,7 @@ the top Via branch prefix :data:`PROBE_BRANCH_PREFIX` (see :func:`install_reply_
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import random
 import re
@@ -867,7 +868,8 @@ def mark_dst(ctx: Any, st: DSState, part: Partition, mode: int) -> int:
 # ---------------------------------------------------------------- script functions
 
 
-def _parse_select_args(set_arg: Any, alg_arg: Any, flags_arg: Any, part_arg: Any, max_arg: Any) -> list:
+@functools.lru_cache(maxsize=256)
+def _parse_select_args(set_arg: Any, alg_arg: Any, flags_arg: Any, part_arg: Any, max_arg: Any) -> tuple:
     """Both generations -> [(partition, set, alg, flags, max_results)], first entry = the one that sets $du.
 
     3.x: ds_select_dst(1, 4, "fd", "part", 5). 2.x: ds_select_dst("[part:]1[,2]", "4[,0]"[, "fuD M 5, fS M 2"]).
@@ -912,7 +914,7 @@ def _parse_select_args(set_arg: Any, alg_arg: Any, flags_arg: Any, part_arg: Any
         alg = algs[k] if k < len(algs) else algs[-1]
         fl, mx = entries[k] if k < len(entries) else entries[-1]
         out.append((part, sid, alg, fl, mx))
-    return out
+    return tuple(out)
 
 
 def _w_select(

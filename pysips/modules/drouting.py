@@ -269,6 +269,7 @@ class DRState:
         self.use_domain = 1
         self.default_group = -1
         self.extra_chars = ""
+        self.valid_chars = frozenset("0123456789")
         self.log: Any = None
         self.rng = random.Random()
 
@@ -333,6 +334,7 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
     st.use_domain = int(g("use_domain") if g("use_domain") is not None else 1)
     st.default_group = int(g("default_group") if g("default_group") is not None else -1)
     st.extra_chars = g("extra_prefix_chars") or ""
+    st.valid_chars = frozenset("0123456789" + st.extra_chars)
     if load and st.db_url:
         _, sep, rest = st.db_url.partition("://")
         if sep and not _exists(rest):
@@ -389,7 +391,7 @@ def _rule_at(lst: list[Rule] | None, start: int, now: float) -> tuple[Rule | Non
     return None, 0
 
 
-def find_rule(data: DRData, group: int, number: str, now: float, valid: set[str], start: int = 0,
+def find_rule(data: DRData, group: int, number: str, now: float, valid: frozenset[str], start: int = 0,
               strict: bool = False) -> tuple[Rule | None, int, int]:  # fmt: skip
     """(rule, matched prefix length, next rule index) for a number (get_prefix + the prefixless fallback)."""
     tree = data.rules.get(group) or {}
@@ -512,7 +514,7 @@ def do_routing(ctx: Any, st: DRState, group: int, flags: int, whitelist: set[str
         return -1
     if not flags & DR_PARAM_ONLY_CHECK:
         _clear_avps(ctx, st)
-    valid = set("0123456789" + st.extra_chars)
+    valid = st.valid_chars
     if resume is None:
         if group < 0:
             group = _group_of(ctx, st)
@@ -847,7 +849,7 @@ def w_dr_match(ctx: Any, group: Any, flags: str | None, number: str, rule_attrs:
     except ValueError as e:
         log_error(ctx, str(e))
         return -1
-    valid = set("0123456789" + st.extra_chars)
+    valid = st.valid_chars
     rule, plen, _ = find_rule(
         st.data, int(group), str(number), ctx.now, valid, 0, bool(fl & DR_PARAM_STRICT_LEN)
     )

@@ -15,8 +15,6 @@ import errno
 import importlib
 from typing import Any
 
-import trio
-
 from pysips.errors import ConfigError
 from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
 
@@ -76,7 +74,9 @@ def collect_roots(core: Any, program: Any) -> dict[str, Any]:
     return roots
 
 
-async def start_service(core: Any, program: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
+    import trio
+
     from pysips.mi import module_state
     from pysips.mi.httpserver import HTTPServer
 

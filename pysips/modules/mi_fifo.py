@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import trio
-
 from pysips.errors import ConfigError
 from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
 
@@ -43,7 +41,9 @@ def fifo_mode(value: Any) -> int:
     return int(value) & 0o777
 
 
-async def start_service(core: Any, program: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
+    import trio
+
     from pysips.mi import module_state
     from pysips.mi.fifo import FifoServer
     from pysips.mi.stats import install_counters

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import trio
-
 from pysips.errors import ConfigError
 from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
 
@@ -57,7 +55,7 @@ def httpd_roots(core: Any, program: Any) -> dict[str, Any]:
     return {root_of(params): make_handler(core, bool(params.get("pretty_printing")))}
 
 
-async def start_service(core: Any, program: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     from pysips.mi.stats import install_counters
 
     if "httpd" not in (getattr(program, "modules", None) or []):

@@ -96,12 +96,11 @@ def httpd_roots(core: Any, program: Any) -> dict[str, Any]:
     return {root: handle}
 
 
-async def start_service(core: Any, program: Any, *, task_status: Any = None) -> None:
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     from pysips.errors import ConfigError
     from pysips.mi.stats import install_counters
 
     if "httpd" not in (getattr(program, "modules", None) or []):
         raise ConfigError('module "prometheus" needs module "httpd" (add loadmodule "httpd.so")')
     install_counters(core)
-    if task_status is not None:
-        task_status.started()
+    task_status.started()

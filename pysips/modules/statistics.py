@@ -1,6 +1,14 @@
-"""statistics: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""statistics: script-defined statistics (OpenSIPS modules/statistics): update_stat / reset_stat.
+
+``modparam("statistics", "variable", "name[/no_reset]")`` declares a statistic of group "script" (or
+``group:name``); ``update_stat("[group:]name", n)`` adds n, creating the statistic on first use as OpenSIPS 3.x does;
+``reset_stat`` sets it back to 0. They are read with get_statistics / prometheus like the core ones (pysips/mi/stats.py).
+Outside a server (``pysips simulate``) the values live on the script Env.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pysips.modules import (
     ALL_ROUTES,
@@ -21,20 +29,46 @@ from pysips.modules import (
     ParamSpec,
 )
 
+
+def _owner(ctx: Any) -> Any:
+    env = ctx.env
+    return getattr(env, "core", None) or env
+
+
+def w_update_stat(ctx: Any, variable: str, value: int) -> int:
+    from pysips.mi.stats import update_script_stat
+
+    try:
+        delta = int(value)
+    except (TypeError, ValueError):
+        return -1
+    name = str(variable).strip()
+    if not name:
+        return -1
+    update_script_stat(_owner(ctx), name, delta)
+    return 1
+
+
+def w_reset_stat(ctx: Any, variable: str) -> int:
+    from pysips.mi.stats import reset_script_stat
+
+    return 1 if reset_script_stat(_owner(ctx), str(variable).strip()) else -1
+
+
 MODULE = ModuleSpec.build(
     "statistics",
-    doc="declarations only: no function is implemented yet",
+    doc="script statistics: update_stat, reset_stat (the rest declared only)",
     functions=[
         FunctionSpec(
             "update_stat",
             (ParamSpec(STR, name="variable"), ParamSpec(INT, name="value")),
-            None,
+            w_update_stat,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
         ),
         FunctionSpec(
             "reset_stat",
             (ParamSpec(STR, name="variable"),),
-            None,
+            w_reset_stat,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
         ),
         FunctionSpec(

@@ -203,6 +203,8 @@ class THState:
 
     def on_request_out(self, uas: Any, branch: Any, out: Any, ctx: Any) -> None:
         th: THCall | None = getattr(ctx, "th", None)
+        if th is None and uas.ext:
+            th = uas.ext.get("th")  # a new branch from failure_route: same hiding as the first one
         if th is None:
             return
         if uas.ext is None:

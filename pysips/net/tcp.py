@@ -313,6 +313,17 @@ class TCPTransport:
                     on_message(msg, addr, self)
                 except Exception:
                     log.exception("tcp %s: on_message failed", addr)
+            pending = getattr(framer, "pending_error", None)
+            if pending is not None:
+                # a bad message arrived behind good ones in the same read: they were delivered, now close
+                self.framing_errors += 1
+                log.info("tcp %s: closing connection, bad framing: %s", addr, pending)
+                if self.on_error is not None:
+                    try:
+                        self.on_error(pending, addr, self)
+                    except Exception:
+                        log.exception("tcp on_error failed")
+                return
 
     async def _writer(self, conn: TCPConnection, stream: trio.SocketStream) -> None:
         queue = conn.queue

@@ -11,46 +11,59 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pysips.errors import ScriptError
 from pysips.script.parser import parse_file
-
-_UNIMPL_MODULE = re.compile(r'^module "([\w-]+)" is an OpenSIPS module that pysips does not implement')
-_UNIMPL_FUNCTION = re.compile(
-    r"^(\w+)(?:\(\))? (?:is an OpenSIPS function|\(module [\w-]+\) is declared but not)"
-)
 
 
 def _generation_label(gen: int, forced: bool) -> str:
     return f"OpenSIPS {gen}.x ({'--opensips-version' if forced else 'detected'})"
 
 
-def check_file(path: str, generation: int | None = None) -> tuple[int, list[ScriptError]]:
-    """Parse and (when the syntax is clean) compile one script; returns (generation, diagnostics)."""
+@dataclass(slots=True)
+class CheckResult:
+    """What ``pysips check`` learnt about one file. ``unimplemented`` is the compiled Program's
+    ``{"modules": [...], "functions": {name: module}}`` (empty when the syntax has errors: nothing was compiled)."""
+
+    path: str
+    generation: int
+    diagnostics: list[ScriptError]
+    unimplemented: dict[str, Any] = field(default_factory=lambda: {"modules": [], "functions": {}})
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity == "error")
+
+
+def check_script(path: str, generation: int | None = None) -> CheckResult:
+    """Parse and (when the syntax is clean) compile one script."""
     script, diags = parse_file(path, generation=generation)
+    result = CheckResult(path, script.generation, list(diags))
     if not any(d.severity == "error" for d in diags):
         from pysips.script.compiler import compile_script
 
-        _program, semantic = compile_script(script)
-        diags = diags + list(semantic)
-    return script.generation, diags
+        program, semantic = compile_script(script)
+        result.diagnostics.extend(semantic)
+        result.unimplemented = program.unimplemented
+    return result
 
 
-def _unimplemented(diags: list[ScriptError]) -> tuple[list[str], list[str]]:
-    mods: set[str] = set()
-    funcs: set[str] = set()
-    for d in diags:
-        m = _UNIMPL_MODULE.match(d.message)
-        if m:
-            mods.add(m.group(1))
-            continue
-        m = _UNIMPL_FUNCTION.match(d.message)
-        if m:
-            funcs.add(m.group(1))
-    return sorted(mods), sorted(funcs)
+def check_file(path: str, generation: int | None = None) -> tuple[int, list[ScriptError]]:
+    """Parse and (when the syntax is clean) compile one script; returns (generation, diagnostics)."""
+    r = check_script(path, generation)
+    return r.generation, r.diagnostics
+
+
+def _unimpl_json(mods: list[str], funcs: dict[str, str]) -> dict[str, Any]:
+    # "functions" stays a sorted name list (the first JSON format); "function_modules" says where each comes from
+    return {
+        "modules": sorted(mods),
+        "functions": sorted(funcs),
+        "function_modules": dict(sorted(funcs.items())),
+    }
 
 
 def _diag_json(d: ScriptError) -> dict[str, Any]:
@@ -113,35 +126,37 @@ def check_main(args: argparse.Namespace) -> int:
     report: list[dict[str, Any]] = []
     nerr = nwarn = 0
     all_mods: set[str] = set()
-    all_funcs: set[str] = set()
+    all_funcs: dict[str, str] = {}
     for path in files:
-        gen, diags = check_file(path, generation)
-        e = sum(1 for d in diags if d.severity == "error")
+        res = check_script(path, generation)
+        diags = res.diagnostics
+        e = res.errors
         nerr += e
         nwarn += len(diags) - e
-        mods, funcs = _unimplemented(diags)
+        mods = list(res.unimplemented["modules"])
+        funcs = dict(res.unimplemented["functions"])
         all_mods.update(mods)
         all_funcs.update(funcs)
         if fmt == "json":
             report.append(
                 {
                     "path": path,
-                    "generation": gen,
+                    "generation": res.generation,
                     "diagnostics": [_diag_json(d) for d in diags],
-                    "unimplemented": {"modules": mods, "functions": funcs},
+                    "unimplemented": _unimpl_json(mods, funcs),
                 }
             )
             continue
         for d in diags:
             print(d.format(), file=out)
-        print(f"{path}: syntax: {_generation_label(gen, generation is not None)}", file=out)
+        print(f"{path}: syntax: {_generation_label(res.generation, generation is not None)}", file=out)
 
     if fmt == "json":
         doc = {
             "files": report,
             "errors": nerr,
             "warnings": nwarn,
-            "unimplemented": {"modules": sorted(all_mods), "functions": sorted(all_funcs)},
+            "unimplemented": _unimpl_json(sorted(all_mods), all_funcs),
         }
         json.dump(doc, out, indent=2)
         out.write("\n")

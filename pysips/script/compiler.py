@@ -132,6 +132,8 @@ class _Compiler:
         self.kinds: frozenset[str] = frozenset({"request"})
         self.loop_depth = 0
         self.cur_file = ""
+        self.unimpl_modules: list[str] = []
+        self.unimpl_functions: dict[str, str] = {}
 
     # ------------------------------------------------------------ diagnostics
 
@@ -174,6 +176,10 @@ class _Compiler:
             prog.routes[key] = CompiledRoute(rd.kind, key[1], body, self.cur_file, rd.pos.line, rd.interval)
         prog.settings = self.settings
         prog.modules = list(self.loaded)
+        prog.unimplemented = {
+            "modules": sorted(self.unimpl_modules),
+            "functions": dict(sorted(self.unimpl_functions.items())),
+        }
         self.errors.sort(key=lambda e: (e.file, e.line, e.column))
         return prog
 
@@ -211,6 +217,7 @@ class _Compiler:
                     severity="warning",
                 )
                 self.loaded.append(name)
+                self.unimpl_modules.append(name)
             else:
                 self.err(f'unknown module "{name}" (loadmodule "{lm.path}")', lm.pos, "E220")
         loaded_set = set(self.loaded)
@@ -1055,6 +1062,8 @@ class _Compiler:
             return self.xlog(node)
         if name == "log" and name not in self.funcs:
             return self.log_stmt(node)
+        if name in ("async", "launch") and name not in self.funcs:
+            return self.async_stmt(node)
         entry = self.funcs.get(name)
         if entry is None:
             return self._unresolved(node)
@@ -1094,10 +1103,90 @@ class _Compiler:
                 "E219",
                 severity="warning",
             )
+            self.unimpl_functions[name] = module
             return _make_unimplemented(name, module, node.pos)
         if not ok:
             return _noop_fail
         return _make_call(spec.impl, conv, f"{node.pos.file or self.cur_file}:{node.pos.line}", name)
+
+    def async_stmt(self, node: A.Call) -> Callable:
+        """``async(f(...), resume_route[, timeout])`` and ``launch(f(...)[, report_route])`` (OpenSIPS 2.1+).
+
+        pysips has no asynchronous functions yet, so both run ``f`` synchronously, like OpenSIPS does for a
+        function that completes at once (tm t_handle_async: ASYNC_SYNC / ASYNC_NO_IO -> resume now):
+          * async: ``f`` runs, then route[resume_route] runs with $rc = f's return code, then the script stops
+            (async breaks the route that called it, as in action.c ASYNC_T); the timeout is checked, not used.
+          * launch: ``f`` runs, then route[report_route] (if given) with $rc set, then the script carries on.
+        """
+        name = node.name
+        is_async = name == "async"
+        args = node.args
+        usage = (
+            "async(function(...), resume_route[, timeout])"
+            if is_async
+            else "launch(function(...)[, report_route])"
+        )
+        nmin, nmax = (2, 3) if is_async else (1, 2)
+        if not nmin <= len(args) <= nmax:
+            self.err(f"{name}() takes {nmin} to {nmax} parameters, {len(args)} given", node.pos, "E204", usage)
+            return _noop_fail
+        fnode = args[0]
+        if type(fnode) is not A.Call or fnode.name in ("async", "launch"):
+            self.err(
+                f"the first parameter of {name}() must be a function call",
+                getattr(fnode, "pos", None) or node.pos,
+                "E205",
+                hint=usage,
+            )
+            return _noop_fail
+        fn = self.call(fnode)
+        resume: Callable | None = None
+        rnode = args[1] if len(args) > 1 else None
+        if rnode is not None:
+            if type(rnode) is not A.Const or not isinstance(rnode.value, str) or not rnode.value:
+                self.err(f"{name}(): the route must be given by its name", rnode.pos, "E205", hint=usage)
+                return _noop_fail
+            key = ("request", rnode.value)
+            if key not in self.route_defs:
+                self.err(
+                    f"{name}(): route[{rnode.value}] is not defined",
+                    rnode.pos,
+                    "E209",
+                    hint=f"define route[{rnode.value}] {{ ... }}",
+                )
+                return _noop_fail
+            where = f"{node.pos.file or self.cur_file}:{node.pos.line}"
+            resume = _make_route_call(self.cells[key], (), where, rnode.value)
+        if len(args) == 3:
+            tnode = args[2]
+            if not (type(tnode) is A.Const and type(tnode.value) is int) and type(tnode) is not A.PVRef:
+                self.err("async(): the timeout must be a number of seconds", tnode.pos, "E205", hint=usage)
+                return _noop_fail
+            if type(tnode) is A.PVRef:
+                self.pv(tnode)
+
+        if is_async:
+
+            def async_call(ctx: Any, r: Run) -> int:
+                ctx.rc = fn(ctx, r)
+                if not r.flags & (FL_EXIT | FL_DROP):
+                    resume(ctx, r)
+                r.flags |= FL_EXIT  # the route that called async() ends here
+                return 0
+
+            return async_call
+
+        def launch_call(ctx: Any, r: Run) -> int:
+            ret = fn(ctx, r)
+            ctx.rc = ret
+            if resume is not None:
+                flags = r.flags
+                resume(ctx, r)
+                # the report route is a route of its own: its exit/return does not end the launching route
+                r.flags = flags | (r.flags & FL_DROP)
+            return 1
+
+        return launch_call
 
     def _unresolved(self, node: A.Call) -> Callable:
         name = node.name
@@ -1119,14 +1208,33 @@ class _Compiler:
                 hint="the call returns -1 at run time",
                 severity="warning",
             )
+            self.unimpl_functions[name] = module
             return _make_unimplemented(name, module, node.pos)
         self.err(
             f"unknown command <{name}>, missing loadmodule?",
             node.pos,
             "E201",
-            hint=_unknown_hint(name),
+            hint=_unknown_hint(name) or self._close_match_hint(name),
         )
         return _noop_fail
+
+    def _close_match_hint(self, name: str) -> str:
+        """A typo (``is_methos``): suggest the nearest function pysips or OpenSIPS knows."""
+        import difflib
+
+        names = set(self.known_funcs)
+        for mspec in self.registry.values():
+            names.update(mspec.functions)
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+        if not close:
+            return ""
+        cand = close[0]
+        entry = self.funcs.get(cand)
+        if entry is not None:
+            return f"did you mean {cand}()?"
+        module = next((m for m, ms in self.registry.items() if cand in ms.functions), None)
+        module = module or self.known_funcs.get(cand, "?")
+        return f'did you mean {cand}() (module {module}: loadmodule "{module}.so")?'
 
     def _check_route_types(self, node: A.Call, spec: Any) -> None:
         allowed = spec.route_types

@@ -143,6 +143,9 @@ class Program:
     # (cfgutils varset) each worker's $var dict starts from: Context(vars=dict(p.initial_vars), shv=p.shv)
     shv: dict[str, object] = field(default_factory=dict)
     initial_vars: dict[str, object] = field(default_factory=dict)
+    # what the script uses that pysips only declares: {"modules": [names loaded but not emulated],
+    # "functions": {function name: its OpenSIPS module}} (E202/E219 warnings; `pysips check` summarises it)
+    unimplemented: dict[str, object] = field(default_factory=lambda: {"modules": [], "functions": {}})
 
     def configure_env(self, env: object) -> None:
         """Start an Env's $xlog_level / $log_level from the script's xlog_level= / log_level= globals (OpenSIPS

@@ -844,7 +844,13 @@ class _Parse:
         """`break` is only allowed inside switch/while/for (cfg.y brk_stm)."""
         if isinstance(node, A.Break):
             if not in_loop:
-                self.diag_at("E112", "`break` outside a switch, while or for", node.pos)
+                self.diag_at(
+                    "E112",
+                    "`break` outside a switch, while or for",
+                    node.pos,
+                    "`break` only leaves a switch/while/for: use `exit` to stop the script "
+                    "or `return` to leave this route",
+                )
         elif isinstance(node, A.Block):
             for s in node.stmts:
                 self.check_breaks(s, in_loop)
@@ -1115,10 +1121,40 @@ def _run(
         script.generation = detect_generation(p.unit.text)
         if p.legacy_seen and script.generation != 1 and not _GEN3.search(p.unit.text):
             script.generation = 1
+    if p.legacy_seen and script.generation >= 2:
+        _legacy_to_errors(p, script.generation, generation is not None)
     p.diags.sort(
         key=lambda d: (script.files.index(d.file) if d.file in script.files else 0, d.line, d.column)
     )
     return script, p.diags
+
+
+def _legacy_to_errors(p: _Parse, gen: int, forced: bool) -> None:
+    """OpenSIPS 2.1 removed the 1.x condition keywords (``uri==myself``, ``method==``, ``src_ip==``...): in a
+    2.x/3.x script they are syntax errors there, so the W101 warnings become errors E114 whose hint is the fix."""
+    if forced:
+        why = f"--opensips-version {gen}"
+    else:
+        why = "detected"
+        m = _GEN3.search(p.unit.text) if gen == 3 else _GEN2.search(p.unit.text)
+        if m:
+            f, ln, _ = p.where(p.unit.text.count("\n", 0, m.start()) + 1)
+            why = f"`{m.group().strip()}` at {os.path.basename(f)}:{ln}"
+    for i, d in enumerate(p.diags):
+        if d.code != "W101":
+            continue
+        written = d.message.split("`", 2)[1] if d.message.count("`") >= 2 else "this condition"
+        p.diags[i] = ScriptError(
+            f"`{written}` is not accepted by OpenSIPS 2.1+ (this script uses OpenSIPS {gen}.x syntax: {why})",
+            d.file,
+            d.line,
+            d.column,
+            d.source_line,
+            d.message,
+            "E114",
+            "error",
+        )
+        p.nerrors += 1
 
 
 def parse_text(

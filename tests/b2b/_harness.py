@@ -166,12 +166,18 @@ def in_dialog_a(
 
 
 def in_dialog_b(
-    method: str, req_to_b: Request, reply_to_tag: str, cseq: int, branch: str, body: bytes = b""
+    method: str,
+    req_to_b: Request,
+    reply_to_tag: str,
+    cseq: int,
+    branch: str,
+    body: bytes = b"",
+    sent_by: str = "10.0.0.2:5062",
 ) -> bytes:
     """A request from the callee in its dialog with us: From/To swapped from the request we sent it."""
     head = (
         f"{method} sip:127.0.0.1:5060 SIP/2.0\r\n"
-        f"Via: SIP/2.0/UDP 10.0.0.2:5062;branch={branch}\r\n"
+        f"Via: SIP/2.0/UDP {sent_by};branch={branch}\r\n"
         "Max-Forwards: 70\r\n"
         f"From: {req_to_b.get_header('To').split(';tag=')[0]};tag={reply_to_tag}\r\n"
         f"To: {req_to_b.get_header('From')}\r\n"
@@ -185,8 +191,15 @@ def in_dialog_b(
     return head.encode() + body
 
 
-def reply_b(req: Request, status: int, body: bytes = b"", tag: str = "btag-1", extra=()) -> Response:
-    headers = [("Contact", "<sip:bob@10.0.0.2:5062>"), ("User-Agent", "BobUA/2.0"), ("Server", "BobSrv")]
+def reply_b(
+    req: Request,
+    status: int,
+    body: bytes = b"",
+    tag: str = "btag-1",
+    extra=(),
+    contact: str = "sip:bob@10.0.0.2:5062",
+) -> Response:
+    headers = [("Contact", f"<{contact}>"), ("User-Agent", "BobUA/2.0"), ("Server", "BobSrv")]
     headers += list(extra)
     if body:
         headers.append(("Content-Type", "application/sdp"))

@@ -226,3 +226,68 @@ def test_2000_calls_counts_and_rss(tmp_path):
         grown = rss(srv.proc.pid) - before
     print(f"RSS growth over 2000 calls: {grown} kB ({grown / 2000:.1f} kB/call, transactions still held)")
     assert grown / 2000 < 15, grown
+
+
+PREPAID = """
+log_level=3
+socket=udp:127.0.0.1:{proxy_port}
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "signaling.so"
+loadmodule "sipmsgops.so"
+loadmodule "b2b_entities.so"
+loadmodule "b2b_logic.so"
+modparam("b2b_logic", "script_req_route", "b2b_request")
+route {{
+    if (has_totag()) {{ send_reply(481, "Call/Transaction Does Not Exist"); exit; }}
+    if (!is_method("INVITE")) {{ send_reply(503, "Service Unavailable"); exit; }}
+    b2b_server_new("caller");
+    b2b_client_new("media", "sip:balance@127.0.0.1:{media_port}");
+    $b2b_logic.ctx(state) = "media";
+    b2b_init_request("prepaid");
+    exit;
+}}
+route[b2b_request] {{
+    xlog("B2B $rm from $b2b_logic.entity(id) state=$b2b_logic.ctx(state)\\n");
+    if ($rm == "BYE" && $b2b_logic.entity(id) == "media") {{
+        b2b_send_reply(200, "OK");
+        b2b_delete_entity();
+        $b2b_logic.ctx(state) = "callee";
+        b2b_client_new("callee", "sip:callee@127.0.0.1:{callee_port}");
+        b2b_bridge("caller", "callee");
+        exit;
+    }}
+    b2b_pass_request();
+}}
+"""
+
+
+def test_prepaid_script_api(tmp_path):
+    """3.x script API: the caller first talks to a media server; when it hangs up, the caller is bridged to the
+    callee (INVITE without SDP to the callee, re-INVITE to the caller with the callee's offer, ACKs)."""
+    proxy_port, media_port, callee_port, uac_port = free_port(), free_port(), free_port(), free_port()
+    cfg = tmp_path / "prepaid.cfg"
+    cfg.write_text(PREPAID.format(proxy_port=proxy_port, media_port=media_port, callee_port=callee_port))
+    media_log, callee_log = tmp_path / "media.log", tmp_path / "callee.log"
+    media_args = ["-sf", str(SCENARIOS / "uas_bye.xml"), "-i", HOST, "-p", str(media_port), "-m", "1"]
+    callee_args = ["-sf", str(SCENARIOS / "uas_call.xml"), "-i", HOST, "-p", str(callee_port), "-m", "1"]
+    tr = ["-trace_msg", "-message_file"]
+    with (
+        PysipsProcess(cfg) as srv,
+        SippBackground([*media_args, *tr, str(media_log)], tmp_path) as media,
+        SippBackground([*callee_args, *tr, str(callee_log)], tmp_path) as callee,
+    ):
+        uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / "uac_prepaid.xml"), "-i", HOST]
+        uac_args += ["-p", str(uac_port), "-s", "balance", "-m", "1"]
+        res = run_sipp(uac_args, tmp_path, timeout=20)
+        assert res.returncode == 0, res.stdout[-3000:] + srv.output()[-3000:]
+        deadline = time.monotonic() + 10
+        while (media.proc.poll() is None or callee.proc.poll() is None) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert media.proc.poll() == 0 and callee.proc.poll() == 0, srv.output()[-3000:]
+    out = srv.output()
+    assert "B2B BYE from media state=media" in out and "B2B BYE from caller state=callee" in out
+    got = [t for d, t in messages(callee_log) if d == "received"]
+    assert [t.split()[0] for t in got] == ["INVITE", "ACK", "BYE"]
+    assert header(got[0], "Content-Length") == ["0"]  # late SDP: the offer comes from the callee
+    assert "v=0" in got[1]  # the caller's answer rides on the ACK

@@ -33,7 +33,9 @@ def _opensips_cli() -> Path:
         return exe
     shutil.rmtree(VENV, ignore_errors=True)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True, timeout=120
+        )
         pip = subprocess.run(
             [str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
              f"opensipscli=={OPENSIPSCLI_VERSION}"],
@@ -139,7 +141,9 @@ def test_opensips_cli_core_commands(opensips_cli: Path, server: dict, transport:
     assert set(up) == {"Now", "Up since", "Up time"} and up["Up time"].endswith(" [sec]")
     assert _json(_cli(opensips_cli, server, transport, "version"))["Server"].startswith("pysips (")
     stats = _json(_cli(opensips_cli, server, transport, "get_statistics", "core:", "tm:inuse_transactions"))
-    assert {"core:rcv_requests", "core:fwd_requests", "core:bad_msg_hdr", "tm:inuse_transactions"} <= set(stats)
+    assert {"core:rcv_requests", "core:fwd_requests", "core:bad_msg_hdr", "tm:inuse_transactions"} <= set(
+        stats
+    )
     named = _json(_cli(opensips_cli, server, transport, "log_level", "level=3"))
     assert named == {"New global log level": 3}
     bad = _cli(opensips_cli, server, transport, "log_level", "loud")
@@ -188,7 +192,9 @@ def test_pysips_mi_client_and_reload_routes(server: dict) -> None:
     good = cfg.read_text()
     cfg.write_text(good.replace('sl_send_reply(404, "Scripted");', "no_such_function();"))
     res = pysips_mi("-f", str(cfg), "reload_routes")
-    assert res.returncode == 1 and "error 500: reload failed" in res.stderr and "no_such_function" in res.stderr
+    assert (
+        res.returncode == 1 and "error 500: reload failed" in res.stderr and "no_such_function" in res.stderr
+    )
     assert _sip_options(server["sip"], 1)[0].startswith(b"SIP/2.0 404 ")
     cfg.write_text(good.replace("sl_send_reply(404,", "sl_send_reply(403,"))
     res = pysips_mi("-f", str(cfg), "reload_routes")
@@ -196,3 +202,25 @@ def test_pysips_mi_client_and_reload_routes(server: dict) -> None:
     assert _sip_options(server["sip"], 1)[0].startswith(b"SIP/2.0 403 ")
     cfg.write_text(good)
     assert pysips_mi("-f", str(cfg), "reload_routes").returncode == 0
+
+
+def test_kill_stops_the_server_cleanly(tmp_path: Path) -> None:
+    http_port = free_port("tcp")
+    cfg = tmp_path / "kill.cfg"
+    cfg.write_text(
+        f'socket=udp:127.0.0.1:{free_port("udp")}\nloadmodule "httpd.so"\nloadmodule "mi_http.so"\n'
+        f'loadmodule "mi_fifo.so"\nmodparam("httpd", "port", {http_port})\n'
+        f'modparam("mi_fifo", "fifo_name", "{tmp_path}/fifo")\nroute {{ exit; }}\n'
+    )
+    proc = PysipsProcess(cfg).start()
+    try:
+        assert (tmp_path / "fifo").exists()
+        res = subprocess.run(
+            [sys.executable, "-m", "pysips.mi_cli", "--url", f"http://127.0.0.1:{http_port}/mi", "kill"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert res.returncode == 0 and json.loads(res.stdout) == "OK"
+        assert proc.proc.wait(10) == 0
+        assert not (tmp_path / "fifo").exists()  # removed on the way out
+    finally:
+        proc.stop()

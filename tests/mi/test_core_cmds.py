@@ -30,7 +30,9 @@ async def test_uptime_version_pwd_arg(core) -> None:
 
 async def test_which_and_help(core) -> None:
     names = await call(core, "which")
-    assert names[:3] == ["uptime", "version", "pwd"] and "get_statistics" in names and "statistics:get" in names
+    assert (
+        names[:3] == ["uptime", "version", "pwd"] and "get_statistics" in names and "statistics:get" in names
+    )
     assert await call(core, "which", {"command": "log_level"}) == [[], ["level"], ["level", "pid"]]
     with pytest.raises(MIError) as e:
         await call(core, "which", ["nope"])
@@ -73,7 +75,10 @@ async def test_cache_commands_use_the_local_engine(core) -> None:
 
     assert await call(core, "cache_store", ["local", "mi_k", "v1"]) == "OK"
     assert collection("").fetch("mi_k") == "v1"
-    assert await call(core, "cache_fetch", {"system": "local", "attr": "mi_k"}) == {"key": "mi_k", "value": "v1"}
+    assert await call(core, "cache_fetch", {"system": "local", "attr": "mi_k"}) == {
+        "key": "mi_k",
+        "value": "v1",
+    }
     assert await call(core, "cache:remove", ["local", "mi_k"]) == "OK"
     with pytest.raises(MIError) as e:
         await call(core, "cache_fetch", ["local", "mi_k"])
@@ -124,7 +129,7 @@ async def test_module_statistics_hook(core, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _write(path, reply_code: int, broken: bool = False) -> None:
-    body = "sl_send_reply(%d, \"x\");" % reply_code
+    body = f'sl_send_reply({reply_code}, "x");'
     if broken:
         body = "no_such_function();"
     path.write_text(f'loadmodule "sl.so"\nroute {{\n    {body}\n}}\n')

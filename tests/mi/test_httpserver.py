@@ -120,7 +120,9 @@ async def test_expect_continue_split_body_and_query() -> None:
         server = await _start(n)
         stream = await trio.open_tcp_stream(*server.address)
         async with stream:
-            await stream.send_all(b"POST /echo/x%20y?a=1 HTTP/1.1\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n")
+            await stream.send_all(
+                b"POST /echo/x%20y?a=1 HTTP/1.1\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n"
+            )
             first = await stream.receive_some(1000)
             assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
             await stream.send_all(b"abc")

@@ -36,14 +36,22 @@ async def _call(text, core=None) -> dict | None:
 
 
 async def test_result_shape_keeps_the_id_type() -> None:
-    assert await _call('{"jsonrpc":"2.0","method":"ok","id":7}') == {"jsonrpc": "2.0", "result": "OK", "id": 7}
+    assert await _call('{"jsonrpc":"2.0","method":"ok","id":7}') == {
+        "jsonrpc": "2.0",
+        "result": "OK",
+        "id": 7,
+    }
     assert (await _call('{"jsonrpc":"2.0","method":"obj","id":"abc"}'))["result"] == {"a": [1, 2], "b": "é"}
     assert (await _call('{"jsonrpc":"2.0","method":"ok","id":null}'))["id"] is None
 
 
 async def test_parse_errors_and_invalid_requests() -> None:
     for bad in ("{bad", "", "\xff", '{"jsonrpc":"2.0","method":"ok","id":1'):
-        assert await _call(bad) == {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
+        assert await _call(bad) == {
+            "jsonrpc": "2.0",
+            "error": {"code": -32700, "message": "Parse error"},
+            "id": None,
+        }
     assert (await _call(b"\xff\xfe"))["error"]["code"] == -32700
     for bad in (
         "[]",
@@ -78,7 +86,9 @@ async def test_a_buggy_command_is_a_server_error_and_is_logged() -> None:
     reply = await _call('{"jsonrpc":"2.0","method":"bug","id":1}', core)
     assert reply["error"]["code"] == -32000 and reply["error"]["message"] == "Server error"
     assert "KeyError" in reply["error"]["data"]
-    assert any("MI command 'bug' failed: KeyError" in text for level, text in core.log.lines if level == "error")
+    assert any(
+        "MI command 'bug' failed: KeyError" in text for level, text in core.log.lines if level == "error"
+    )
 
 
 async def test_notifications_get_no_reply_except_parse_errors() -> None:
@@ -90,5 +100,5 @@ async def test_notifications_get_no_reply_except_parse_errors() -> None:
 
 async def test_empty_params_count_as_no_params() -> None:
     for params in ("[]", "{}"):
-        reply = await _call('{"jsonrpc":"2.0","method":"ok","params":%s,"id":1}' % params)
+        reply = await _call('{"jsonrpc":"2.0","method":"ok","params":' + params + ',"id":1}')
         assert reply["result"] == "OK"

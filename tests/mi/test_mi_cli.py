@@ -43,7 +43,9 @@ def test_endpoint_from_cfg(tmp_path) -> None:
         'modparam("httpd", "ip", "127.0.0.2")\nmodparam("mi_http", "root", "json")\nroute { exit; }\n'
     )
     assert endpoint_from_cfg(str(cfg)) == ("http", "http://127.0.0.2:9999/json")
-    cfg.write_text('loadmodule "mi_fifo.so"\nmodparam("mi_fifo", "fifo_name", "/tmp/x_fifo")\nroute { exit; }\n')
+    cfg.write_text(
+        'loadmodule "mi_fifo.so"\nmodparam("mi_fifo", "fifo_name", "/tmp/x_fifo")\nroute { exit; }\n'
+    )
     assert endpoint_from_cfg(str(cfg)) == ("fifo", "/tmp/x_fifo")
     cfg.write_text("route { exit; }\n")
     assert endpoint_from_cfg(str(cfg)) == ("http", "http://127.0.0.1:8888/mi")

@@ -42,7 +42,11 @@ async def test_named_params_must_match_a_recipe() -> None:
     assert await reg.call(None, "ds_list", {"full": "1"}) == {"full": "1"}
     with pytest.raises(MIError) as e:
         await reg.call(None, "ds_set_state", {"state": "i", "group": "1", "uri": "x"})
-    assert (e.value.code, str(e.value), e.value.data) == (-32602, "Invalid params", "Named parameters do not match")
+    assert (e.value.code, str(e.value), e.value.data) == (
+        -32602,
+        "Invalid params",
+        "Named parameters do not match",
+    )
 
 
 async def test_wrong_count_and_ambiguous_positional_calls() -> None:

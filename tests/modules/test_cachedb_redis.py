@@ -27,7 +27,9 @@ def test_parse_url() -> None:
 
 
 def test_script_functions_and_return_codes(redis_server) -> None:  # noqa: ANN001
-    engines = cr.build_engines({"cachedb_url": [redis_server.url, f"redis:g2://127.0.0.1:{redis_server.port}/1"]})
+    engines = cr.build_engines(
+        {"cachedb_url": [redis_server.url, f"redis:g2://127.0.0.1:{redis_server.port}/1"]}
+    )
     c = _ctx_with(engines)
     out = parse_pv("$var(v)")
     assert core.w_cache_store(c, "redis", "k1", "hello", 0) == 1

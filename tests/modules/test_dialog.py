@@ -411,3 +411,115 @@ async def test_profile_functions_in_script(autojump_clock: Any) -> None:
         assert b.shv["in_alice"] == 1 and b.shv["not_bob"] == 1 and b.shv["after_unset"] == 0
         # the route's own set_dlg_profile("caller", "$fU") ran after: one left
         assert b.dialogs.profile_size("caller", "alice") == 1
+
+
+EVENT_ROUTES = """
+route[on_answer] { $shv(answered) = $DLG_status; }
+route[on_timeout] {
+    $shv(timeouts) = $shv(timeouts) + 1;
+    if ($shv(timeouts) == 1) $DLG_timeout = 3;
+}
+route[on_hangup] { $shv(hangup) = $DLG_end_reason; $shv(hangup_val) = $dlg_val(who); }
+"""
+
+
+async def test_dialog_event_routes(autojump_clock: Any) -> None:
+    initial = (
+        'create_dialog("bye-on-timeout"); $DLG_timeout = 5;'
+        'dlg_on_answer("on_answer"); dlg_on_timeout("on_timeout"); dlg_on_hangup("on_hangup"); $shv(timeouts) = 0;'
+    )
+    async with open_bench(cfg(initial=initial) + EVENT_ROUTES) as b:
+        await establish(b)
+        (dlg,) = b.dialogs.by_did.values()
+        assert b.shv["answered"] == dialog.CONFIRMED_NA
+        await trio.sleep(5.2)  # first timeout: the route gives it 3 s more
+        assert b.shv["timeouts"] == 1 and dlg.state == dialog.CONFIRMED and b.take() == []
+        await trio.sleep(3)
+        assert b.shv["timeouts"] == 2
+        assert b.take_one(B, "BYE") and b.take_one(A, "BYE")
+        assert b.shv["hangup"] == "Lifetime Timeout" and b.shv["hangup_val"] == "alice"
+        stats = dialog.mi_stats(b.core)
+        assert (
+            stats["expired_dialogs"] == 1 and stats["active_dialogs"] == 0 and stats["processed_dialogs"] == 1
+        )
+
+
+async def test_load_dialog_ctx_from_another_call(autojump_clock: Any) -> None:
+    onreply = (
+        'if (load_dialog_ctx("call-1@a")) { $shv(other_val) = $dlg_val(who); unload_dialog_ctx(); }'
+        'if (!load_dialog_ctx("nope", "did")) $shv(missing) = 1;'
+    )
+    async with open_bench(cfg(onreply=onreply)) as b:
+        b.feed(invite(), A)
+        inv = b.take_one(B, "INVITE")
+        b.feed(reply(inv, 180, "Ringing"), B)
+        assert b.shv["other_val"] == "alice" and b.shv["missing"] == 1
+
+
+async def test_options_ping_towards_both_legs(autojump_clock: Any) -> None:
+    modparams = 'modparam("dialog", "options_ping_interval", 2)'
+    async with open_bench(
+        cfg(initial='create_dialog("options-ping-caller,options-ping-callee");', modparams=modparams)
+    ) as b:
+        await establish(b)
+        await trio.sleep(2.1)
+        to_b = b.take_one(B, "OPTIONS")
+        to_a = b.take_one(A, "OPTIONS")
+        assert to_b.to.tag == "btag" and to_b.cseq.number == 2 and to_a.to.tag == "atag"
+        b.feed(answer(to_b), B)
+        b.feed(answer(to_a), A)
+        await trio.sleep(2)
+        assert b.take_one(B, "OPTIONS").cseq.number == 3
+
+
+async def test_more_mi_commands(autojump_clock: Any) -> None:
+    async with open_bench(cfg()) as b:
+        await establish(b)
+        (dlg,) = b.dialogs.by_did.values()
+        assert dialog.mi_stats(b.core)["active_dialogs"] == 1
+        page = dialog.mi_dlg_list(b.core, {"index": "0", "counter": "5"})
+        assert page["count"] == 1 and page["Dialogs"][0]["db_id"] == str((dlg.h_entry << 32) + dlg.h_id)
+        assert dialog.mi_profile_get_values(b.core, {"profile": "caller"}) == {
+            "Values": [{"value": "alice", "count": 1}]
+        }
+        assert dialog.mi_profile_get_values(b.core, {"profile": "calls"}) == {"Values": [{"count": 1}]}
+        names = [p["name"] for p in dialog.mi_list_all_profiles(b.core, {})["Profiles"]]
+        assert names == ["caller", "calls"]
+        assert (
+            dialog.mi_dlg_push_var(b.core, {"dlg_val_name": "x", "dlg_val_value": "7", "DID": [dlg.did]})
+            == "OK"
+        )
+        assert dlg.vals["x"] == "7"
+        listed = dialog.mi_profile_list_dlgs(b.core, {"profile": "caller", "value": "alice"})["Dialogs"]
+        assert [d["ID"] for d in listed] == [dlg.did]
+        # end by the numeric db_id, with an extra header in both BYEs
+        ok = dialog.mi_dlg_end_dlg(
+            b.core, {"dialog_id": str(dlg.db_id), "extra_hdrs": "Reason: Q.850;cause=16\r\n"}
+        )
+        assert ok == "OK"
+        assert b.take_one(B, "BYE").get_header("Reason") == "Q.850;cause=16"
+        assert b.take_one(A, "BYE").get_header("Reason") == "Q.850;cause=16"
+        assert dialog.mi_stats(b.core)["active_dialogs"] == 0
+
+
+async def test_profile_end_dlgs(autojump_clock: Any) -> None:
+    async with open_bench(cfg()) as b:
+        await establish(b)
+        assert dialog.mi_profile_end_dlgs(b.core, {"profile": "calls"}) == "OK"
+        assert b.take_one(B, "BYE") and b.take_one(A, "BYE")
+        assert b.dialogs.by_did == {}
+
+
+async def test_mi_through_the_registry(autojump_clock: Any) -> None:
+    from pysips.mi import build_registry
+
+    async with open_bench(cfg()) as b:
+        await establish(b)
+        (dlg,) = b.dialogs.by_did.values()
+        reg = build_registry(["dialog"])
+        assert [d["ID"] for d in (await reg.call(b.core, "dlg_list", []))["Dialogs"]] == [dlg.did]
+        assert (await reg.call(b.core, "dialog:list", ["call-1@a"]))["Dialog"]["state"] == 4
+        size = await reg.call(b.core, "profile_get_size", ["caller", "alice"])
+        assert size["Profile"]["count"] == 1
+        assert await reg.call(b.core, "dlg_end_dlg", [dlg.did]) == "OK"
+        assert b.take_one(B, "BYE") and b.take_one(A, "BYE")

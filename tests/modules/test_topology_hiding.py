@@ -258,3 +258,17 @@ async def test_force_dialog_creates_the_dialog(autojump_clock: Any) -> None:
         inv = b.take_one(B, "INVITE")
         (dlg,) = b.core.modules_state["dialog"].by_did.values()
         assert inv.get_values("Contact") == [f"<sip:127.0.0.1;did={dlg.did}>"]
+
+
+async def test_serial_fork_from_failure_route_is_hidden_too(autojump_clock: Any) -> None:
+    text = cfg().replace("t_relay();\n    exit;\n}", 't_on_failure("next");\n    t_relay();\n    exit;\n}')
+    text += 'failure_route[next] { $du = "sip:127.0.0.1:7003"; t_relay(); }\n'
+    async with open_bench(text) as b:
+        b.feed(invite(), A)
+        first = b.take_one(B, "INVITE")
+        b.take(A)
+        b.feed(reply(first, 486, "Busy Here"), B)
+        second = b.take_one(("127.0.0.1", 7003), "INVITE")
+        assert len(second.vias) == 1 and second.get_values("Record-Route") == []
+        assert second.get_values("Contact")[0].startswith("<sip:127.0.0.1;thinfo=")
+        assert_hidden(second, CALLER_ADDR)

@@ -12,7 +12,7 @@ from pysips.cli import main
 
 CLEAN = """\
 log_level=3
-socket=udp:127.0.0.1:5060
+listen=udp:127.0.0.1:5060
 route {
     xlog("L_INFO", "hi $ru\\n");
     if (uri==myself) exit;
@@ -51,8 +51,23 @@ def test_clean_file_with_a_warning_exits_0(tmp_path, capsys):
         f'{f}:5:9: warning: `uri==myself` is OpenSIPS 1.x syntax; use `is_myself("$rd")`\n'
         "        if (uri==myself) exit;\n"
         "            ^\n"
-        f"{f}: syntax: OpenSIPS 3.x (detected)\n"
+        f"{f}: syntax: OpenSIPS 1.x (detected)\n"
         "0 errors, 1 warning; unimplemented: modules [], functions []\n"
+    )
+
+
+def test_1x_condition_in_a_3x_script_is_an_error(tmp_path, capsys):
+    f = _write(tmp_path, "mixed.cfg", CLEAN.replace("listen=", "socket="))
+    assert main(["check", f]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        f"{f}:5:9: error: `uri==myself` is not accepted by OpenSIPS 2.1+ (this script uses OpenSIPS 3.x "
+        "syntax: `socket=` at mixed.cfg:2)\n"
+        "        if (uri==myself) exit;\n"
+        "            ^\n"
+        '    hint: `uri==myself` is OpenSIPS 1.x syntax; use `is_myself("$rd")`\n'
+        f"{f}: syntax: OpenSIPS 3.x (detected)\n"
+        "1 error, 0 warnings; unimplemented: modules [], functions []\n"
     )
 
 
@@ -91,6 +106,19 @@ def test_unimplemented_summary(tmp_path, capsys):
     )
 
 
+def test_unimplemented_json_names_the_modules(tmp_path, capsys):
+    f = _write(tmp_path, "u.cfg", UNIMPLEMENTED)
+    assert main(["check", "--format", "json", f]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    want = {
+        "modules": ["siprec"],
+        "functions": ["siprec_start_recording"],
+        "function_modules": {"siprec_start_recording": "siprec"},
+    }
+    assert doc["unimplemented"] == want
+    assert doc["files"][0]["unimplemented"] == want
+
+
 def test_missing_file_is_a_usage_error(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.cfg")]) == 2
     assert "nope.cfg: no such file" in capsys.readouterr().err
@@ -103,7 +131,7 @@ def test_json_format(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["errors"] == 2 and doc["warnings"] == 1
     assert [f["path"] for f in doc["files"]] == [good, bad]
-    assert doc["files"][0]["generation"] == 3
+    assert doc["files"][0]["generation"] == 1
     assert doc["files"][1]["diagnostics"][1] == {
         "severity": "error",
         "code": "E106",
@@ -117,8 +145,13 @@ def test_json_format(tmp_path, capsys):
 
 def test_forced_generation(tmp_path, capsys):
     f = _write(tmp_path, "clean.cfg", CLEAN)
-    main(["check", "--opensips-version", "2", f])
-    assert f"{f}: syntax: OpenSIPS 2.x (--opensips-version)" in capsys.readouterr().out
+    assert main(["check", "--opensips-version", "2", f]) == 1
+    out = capsys.readouterr().out
+    assert f"{f}: syntax: OpenSIPS 2.x (--opensips-version)" in out
+    assert "error: `uri==myself` is not accepted by OpenSIPS 2.1+ (this script uses OpenSIPS 2.x syntax: " \
+        "--opensips-version 2)" in out
+    assert main(["check", "--opensips-version", "1", f]) == 0
+    assert "warning: `uri==myself` is OpenSIPS 1.x syntax" in capsys.readouterr().out
 
 
 def test_list_functions(capsys):

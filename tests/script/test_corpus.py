@@ -93,3 +93,41 @@ def test_generation_detection_agrees_with_manifest():
             assert script.generation == 3, row["local_file"]
         agree += script.generation == int(row["approx_version"][0])
     assert agree >= 0.7 * len(ROWS)
+
+
+# `pysips check` (parse + compile) of every corpus file: the ones that fail are exactly those OpenSIPS rejects too
+CHECK_REJECTED = {
+    "014": "typo is_methos(); is_method() without its module loaded",
+    "021": "`break;` used to leave the route",
+    "036": "template placeholder; missing `;`",
+    "037": "ERB placeholders",
+    "039": "modparam without its `)`",
+    "040": "modparam without its `)`",
+    "041": "template placeholders",
+    "042": "template placeholder; missing `;`",
+    "044": "template placeholder",
+}
+
+
+def test_check_rejects_exactly_what_opensips_rejects():
+    from pysips.script.check import check_script
+
+    rejected = {}
+    for path in sorted((CORPUS / "cfg").glob("*.cfg")):
+        res = check_script(str(path))
+        errors = [d for d in res.diagnostics if d.severity == "error"]
+        if errors:
+            rejected[path.name[:3]] = errors
+    assert sorted(rejected) == sorted(CHECK_REJECTED)
+    # every error tells the user what to do
+    for errors in rejected.values():
+        for d in errors:
+            assert d.hint, d.format()
+    hints = {d.hint for d in rejected["014"]}
+    assert hints == {
+        'did you mean is_method() (module sipmsgops: loadmodule "sipmsgops.so")?',
+        'add loadmodule "sipmsgops.so" before the routes',
+    }
+    assert {d.hint for d in rejected["021"]} == {
+        "`break` only leaves a switch/while/for: use `exit` to stop the script or `return` to leave this route"
+    }

@@ -1,0 +1,121 @@
+"""The 3.2+ script API (b2b_server_new / b2b_client_new / b2b_init_request(id) / b2b_logic routes / b2b_bridge)
+driven with parsed messages: the prepaid flow of the OpenSIPS b2b tutorial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pysips.modules import b2b_logic as M
+from pysips.script.pvars import parse_pv
+from tests.b2b._harness import SDP_A, SDP_B, A, Bench, in_dialog_a, in_dialog_b, invite_a, reply_a, reply_b
+
+MEDIA = ("10.0.0.5", 5070)
+CALLEE = ("10.0.0.6", 5080)
+M_CT = "sip:media@10.0.0.5:5070"
+C_CT = "sip:bob@10.0.0.6:5080"
+
+
+def pv(text: str, ctx: Any) -> Any:
+    return parse_pv(text).get(ctx)
+
+
+class Prepaid:
+    """route { b2b_server_new("caller"); b2b_client_new("media", ...); b2b_init_request("prepaid"); }
+    route[b2b_request] { on BYE from media: 200, delete, client_new("callee"), bridge; else pass }"""
+
+    def __init__(self) -> None:
+        self.routes = {("request", None): 1, ("request", "b2b_request"): 1}
+        self.seen: list[tuple] = []
+
+    def run(self, kind: str, name: str | None, ctx: Any) -> int:
+        if name is None:
+            if ctx.msg.to.tag is not None:
+                return 0
+            assert M.w_b2b_server_new(ctx, "caller") == 1
+            assert M.w_b2b_client_new(ctx, "media", "sip:balance@10.0.0.5:5070") == 1
+            M._set_ctx(ctx, "state", "=", "media")
+            assert M.w_b2b_init_request(ctx, "prepaid", None, "b2b_request") == 1
+            assert pv("$b2b_logic.scenario", ctx) == "prepaid"
+            return 0
+        self.seen.append(
+            (
+                ctx.msg.method,
+                pv("$b2b_logic.entity(id)", ctx),
+                pv("$b2b_logic.ctx(state)", ctx),
+                pv("$(b2b_logic.entity(id)[1])", ctx),
+            )
+        )
+        if ctx.msg.method == "BYE" and pv("$b2b_logic.entity(id)", ctx) == "media":
+            assert M.w_b2b_send_reply(ctx, 200, "OK") == 1
+            assert M.w_b2b_delete_entity(ctx) == 1
+            M._set_ctx(ctx, "state", "=", "callee")
+            assert M.w_b2b_client_new(ctx, "callee", "sip:bob@10.0.0.6:5080") == 1
+            assert M.w_b2b_bridge(ctx, "caller", "callee") == 1
+            return 0
+        return M.w_b2b_pass_request(ctx)
+
+
+def test_prepaid_flow():
+    bench = Bench(Prepaid())
+    bench.feed(invite_a(), A)
+    inv_m = bench.take_one(MEDIA, "INVITE")
+    assert inv_m.body == SDP_A and str(inv_m.ruri) == "sip:balance@10.0.0.5:5070"
+    bench.feed(reply_b(inv_m, 200, SDP_B, tag="mtag", contact=M_CT), MEDIA)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    assert bench.take_one(MEDIA, "ACK")
+    # the media server hangs up: the script answers it and bridges the caller to the callee
+    bench.feed(in_dialog_b("BYE", inv_m, "mtag", 1, "z9hG4bK-mbye", sent_by="10.0.0.5:5070"), MEDIA)
+    assert bench.take_one(MEDIA, 200).cseq.method == "BYE"
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == b"" and inv_c.call_id.startswith("B2B.")
+    assert (
+        inv_c.from_.uri_text == "sip:alice@example.com"
+        and inv_c.get_header("To") == "<sip:bob@10.0.0.6:5080>"
+    )
+    assert bench.take(A) == []  # nothing for the caller until the callee answers
+    bench.feed(reply_b(inv_c, 180, tag="ctag", contact=C_CT), CALLEE)
+    assert bench.take(A) == []
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    reinv = bench.take_one(A, "INVITE")
+    assert reinv.body == SDP_B and reinv.to.tag == "atag-1" and reinv.from_.tag == ok_a.to.tag
+    assert bench.take(CALLEE) == []  # its ACK waits for the caller's answer
+    bench.feed(reply_a(reinv, 200, SDP_A), A)
+    assert bench.take_one(A, "ACK").cseq.number == reinv.cseq.number
+    ack_c = bench.take_one(CALLEE, "ACK")
+    assert ack_c.body == SDP_A and ack_c.to.tag == "ctag"
+    # bridged: the caller's BYE goes through the request route to the callee
+    bench.feed(in_dialog_a("BYE", ok_a, 2, "z9hG4bK-bye"), A)
+    bye = bench.take_one(CALLEE, "BYE")
+    bench.feed(reply_b(bye, 200), CALLEE)
+    assert bench.take_one(A, 200).cseq.method == "BYE"
+    assert bench.program.seen == [("BYE", "media", "media", "media"), ("BYE", "caller", "callee", "callee")]
+    assert bench.engine.tuple_count == 0 and bench.engine.entity_count == 0
+
+
+def test_bridge_failure_ends_the_call():
+    bench = Bench(Prepaid())
+    bench.feed(invite_a(), A)
+    inv_m = bench.take_one(MEDIA, "INVITE")
+    bench.feed(reply_b(inv_m, 200, SDP_B, tag="mtag", contact=M_CT), MEDIA)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    bench.feed(in_dialog_b("BYE", inv_m, "mtag", 1, "z9hG4bK-mbye", sent_by="10.0.0.5:5070"), MEDIA)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    bench.feed(reply_b(inv_c, 486, tag="ctag", contact=C_CT), CALLEE)
+    assert bench.take_one(A, "BYE")
+    assert bench.engine.tuple_count == 0
+
+
+def test_init_request_without_entities_fails():
+    class NoEntities:
+        routes = {("request", None): 1}
+        rc = None
+
+        def run(self, kind, name, ctx):
+            NoEntities.rc = M.w_b2b_init_request(ctx, "prepaid")
+            return 0
+
+    bench = Bench(NoEntities())
+    bench.feed(invite_a(), A)
+    assert NoEntities.rc == -1 and bench.engine.tuple_count == 0
