@@ -47,6 +47,7 @@ from pysips.modules.core import log_error
 UNCONFIRMED, EARLY, CONFIRMED_NA, CONFIRMED, DELETED = 1, 2, 3, 4, 5
 CALLER, CALLEE = 0, 1
 DID_ONLY, DID_FALLBACK, DID_NONE = 0, 1, 2
+UNBOUND_TTL = 32.0  # seconds a dialog may wait for its INVITE to be relayed
 _MATCH_MODES = {"DID_ONLY": DID_ONLY, "DID_FALLBACK": DID_FALLBACK, "DID_NONE": DID_NONE}
 
 # create_dialog() flags: 3.x CSV names and the 1.x/2.x letters
@@ -150,6 +151,7 @@ class Dialog:
         "th",
         "ping_timer",
         "on_routes",
+        "bound",
         "__weakref__",
     )
 
@@ -177,6 +179,7 @@ class Dialog:
         self.th: Any = None  # topology_hiding data of this call
         self.ping_timer: Any = None
         self.on_routes: dict[str, str] = {}  # "timeout" / "answer" / "hangup" -> route name (dlg_on_*)
+        self.bound = False  # its INVITE was relayed (tm reports the outcome)
 
     @property
     def db_id(self) -> int:
@@ -516,6 +519,11 @@ class DialogState:
             self.send_request(dlg, CALLEE, "BYE")
         self.set_state(dlg, DELETED)
 
+    def drop_unbound(self, dlg: Dialog) -> None:
+        if not dlg.bound and dlg.state == UNCONFIRMED:
+            dlg.end_reason = "Not relayed"
+            self.set_state(dlg, DELETED)
+
     def end_dialog(self, dlg: Dialog, reason: str, extra: list[tuple[str, str]] | None = None) -> None:
         """dlg_end_dlg: BYE both ways (confirmed calls), then the dialog is gone."""
         if dlg.state == DELETED:
@@ -562,6 +570,7 @@ class DialogState:
         req = uas.req
         if req.to.tag is None:
             uas.ext["dlg_initial"] = True
+            dlg.bound = True
             dlg.caller.transport = uas.transport
             dlg.callee.transport = branch.transport
             return
@@ -909,6 +918,11 @@ def w_create_dialog(ctx: Any, flags: Any = None) -> int:
     dlg.caller.transport = getattr(ctx, "transport", None)
     ctx.dlg = dlg
     ctx.dlg_src = CALLER
+    timers = getattr(st.core, "timers", None) if st.core is not None else None
+    if timers is not None:
+        # a dialog whose INVITE is never relayed (answered locally, dropped) would stay forever: OpenSIPS frees it
+        # with the request; pysips checks once the INVITE had time to be relayed
+        timers.schedule(_now() + UNBOUND_TTL, lambda _n, d=dlg: st.drop_unbound(d))
     if st.match_mode != DID_NONE:
         from pysips.modules import rr
 

@@ -523,3 +523,13 @@ async def test_mi_through_the_registry(autojump_clock: Any) -> None:
         assert size["Profile"]["count"] == 1
         assert await reg.call(b.core, "dlg_end_dlg", [dlg.did]) == "OK"
         assert b.take_one(B, "BYE") and b.take_one(A, "BYE")
+
+
+async def test_dialog_of_a_locally_answered_invite_is_dropped(autojump_clock: Any) -> None:
+    initial = 'create_dialog(); send_reply(403, "Forbidden"); exit;'
+    async with open_bench(cfg(initial=initial)) as b:
+        b.feed(invite(), A)
+        assert b.take_one(A, 403).status == 403
+        (dlg,) = b.dialogs.by_did.values()
+        await trio.sleep(dialog.UNBOUND_TTL + 1)
+        assert b.dialogs.by_did == {} and dlg.state == dialog.DELETED

@@ -247,6 +247,22 @@ async def test_framing_error_calls_on_error_and_closes():
         nursery.cancel_scope.cancel()
 
 
+async def test_good_message_then_bad_in_one_segment():
+    errors: list[Exception] = []
+    got: list[bytes] = []
+    t = TCPTransport("127.0.0.1", 0, on_error=lambda exc, addr, tr: errors.append(exc))
+    async with trio.open_nursery() as nursery:
+        local = await nursery.start(t.serve, lambda d, a, tr: got.append(d))
+        peer = await trio.open_tcp_stream(*local)
+        await peer.send_all(sip(1) + b"OPTIONS sip:x SIP/2.0\r\nCall-ID: no-length\r\n\r\n")
+        await _expect_eof(peer)
+        assert got == [sip(1)]  # the good message is delivered before the connection closes
+        assert len(errors) == 1 and isinstance(errors[0], SIPParseError)
+        assert t.framing_errors == 1
+        await peer.aclose()
+        nursery.cancel_scope.cancel()
+
+
 async def test_oversize_message_is_a_framing_error():
     errors: list[Exception] = []
     t = TCPTransport("127.0.0.1", 0, max_size=1000, on_error=lambda exc, addr, tr: errors.append(exc))
