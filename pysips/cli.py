@@ -13,6 +13,7 @@ pysips runs OpenSIPS routing scripts (opensips.cfg) in Python.
   pysips run CFG          serve SIP with the script (until SIGTERM)
   pysips check CFG...     lint scripts: file:line:col errors, exit 1 on errors
   pysips simulate CFG     run the request route on one SIP message, no network
+  pysips mi CMD [ARGS]    run a management (MI) command on a running pysips
 """
 
 
@@ -46,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--request", required=True, metavar="FILE", help="file holding the SIP request")
     sim.add_argument("--source", default="127.0.0.1:5060", metavar="IP:PORT")
     sim.add_argument("--format", choices=["text", "json"], default="text")
+    from pysips.mi_cli import add_mi_parser
+
+    add_mi_parser(sub)
     return p
 
 
@@ -70,5 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         from pysips.script.simulate import simulate_main
 
         return simulate_main(args)
+    if args.command == "mi":
+        from pysips.mi_cli import mi_main
+
+        return mi_main(args)
     parser.print_help(sys.stderr)
     return 2

@@ -369,6 +369,7 @@ class DSState:
         self.probing_list: set[int] | None = None
         self.options_reply_codes: set[int] = set()
         self.setid_pv: Any = None
+        self.pvar_algo_pattern = ""
         self.log: Any = None
         self.rng = random.Random()
 
@@ -501,7 +502,7 @@ def _parse_partition_def(text: str) -> tuple[str, dict[str, str]]:
 
 def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> DSState:
     """DSState from the resolved modparams. Raises ValueError with a message for bad settings or data."""
-    from pysips.script.pvars import PVError, parse_format
+    from pysips.script.pvars import PVError, parse_format, parse_pv
 
     st = DSState()
     st.log = log
@@ -528,6 +529,13 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
             st.options_reply_codes = {int(c) for c in str(codes).split(",") if c.strip()}
         except ValueError:
             raise ValueError(f'bad options_reply_codes {codes!r}: expected numbers like "501, 403"') from None
+    st.pvar_algo_pattern = g("pvar_algo_pattern") or ""
+    spv = g("setid_pvname") or g("setid_pvar")
+    if spv:
+        try:
+            st.setid_pv = parse_pv(spv)
+        except PVError as e:
+            raise ValueError(f"bad setid_pvname {spv!r}: {e}") from None
     hp = g("hash_pvar")
     if hp:
         try:
@@ -688,6 +696,7 @@ def select_dst(
     if nr == 0 or s.active_nr == 0:
         return -1
     dl = s.dlist
+    order = dl  # algorithm 9 replaces it with the destinations sorted by load
     set_size = nr - 1 if (flags & DS_USE_DEFAULT and nr > 1) else nr
     msg = ctx.msg
     ds_hash = 0
@@ -735,11 +744,19 @@ def select_dst(
             log_error(ctx, "can't get PV hash: the string is empty")
             return -1
         ds_hash = ds_get_hash(text)
-    else:
-        # 8 = first entry; 9/10 (pvar load / algo_route) fall back to the first entry as OpenSIPS does without a
-        # pattern; unknown algorithms use the first entry too
+    elif alg == 9 and st.pvar_algo_pattern:
+        order = _pvar_order(ctx, st, s, bool(flags & DS_USE_DEFAULT))
+        if order is None:
+            log_error(ctx, "can't get destination index")
+            return -1
         ds_id = 0
-    if ds_id == -1:
+    else:
+        # 8 = first entry; 9 without pvar_algo_pattern and 10 (algo_route, not available) use the first entry,
+        # as do unknown algorithms
+        ds_id = 0
+    if order is not dl:
+        pass
+    elif ds_id == -1:
         total = dl[set_size - 1].running_weight
         if total:
             r = ds_hash % total
@@ -747,7 +764,7 @@ def select_dst(
         else:
             ds_id = ds_hash % set_size
     i = ds_id
-    while not dl[i].active:
+    while order is dl and not dl[i].active:
         if ds_hash == 0:
             i = (i + 1) % set_size
         else:
@@ -761,13 +778,14 @@ def select_dst(
                     )
                 else:
                     j = ds_hash % cnt
-                    k = 0
                     for k in range(set_size):
                         if dl[k].active:
                             j -= 1
                         if j < 0:
+                            i = k
                             break
-                    i = k
+                    else:
+                        i = -1
                 if i < 0:
                     return -1
         if i == ds_id:
@@ -778,7 +796,7 @@ def select_dst(
                 break
             return -1
     ds_id = i
-    sel = dl[ds_id]
+    sel = order[ds_id]
     s.last = ds_id
     if alg == 4:
         sel.rr_count += 1
@@ -796,7 +814,7 @@ def select_dst(
                     avps.delete_all(a[key])
         cnt = 0
         if flags & DS_USE_DEFAULT and ds_id != nr - 1:
-            _push_dest_avps(ctx, part, dl[nr - 1])
+            _push_dest_avps(ctx, part, order[nr - 1])
             cnt += 1
         inactive = sum(
             1 for k, d in enumerate(dl) if not d.active and not (flags & DS_USE_DEFAULT and k == nr - 1)
@@ -804,7 +822,7 @@ def select_dst(
         skip = nr - inactive - (1 if flags & DS_USE_DEFAULT else 0) - max_results
         for iu in range(ds_id - 1 + nr, ds_id, -1):
             k = iu % nr
-            d = dl[k]
+            d = order[k]
             if not d.active or (flags & DS_USE_DEFAULT and k == nr - 1):
                 continue
             if skip > 0:
@@ -823,6 +841,47 @@ def select_dst(
     avps.push(a["grp_avp"], setid)
     avps.push(a["cnt_avp"], cnt)
     return 1
+
+
+def _pvar_order(ctx: Any, st: DSState, s: DSSet, use_default: bool) -> list[Dest] | None:
+    """ds_pvar_algo: active destinations sorted by the value of pvar_algo_pattern (%u = URI, %i = set id),
+    lowest first, equal values in set order; inactive ones (and the default) at the end. None if none is usable."""
+    from pysips.script.pvars import PVError, parse_pv
+
+    nr = s.nr
+    out: list[Dest | None] = [None] * nr
+    end = nr - 1
+    if use_default:
+        out[end] = s.dlist[end]
+        end -= 1
+    ranked: list[tuple[int, Dest]] = []
+    for d in s.dlist[: nr - (1 if use_default else 0)]:
+        if not d.active:
+            out[end] = d
+            end -= 1
+            continue
+        name = st.pvar_algo_pattern.replace("%u", d.uri).replace("%i", str(s.id))
+        try:
+            v = parse_pv(name).get(ctx)
+        except (PVError, PysipsError) as e:
+            log_error(ctx, f"cannot get spec value for {d.uri}: {e}")
+            continue
+        try:
+            value = 0 if v is None else int(v)
+        except (TypeError, ValueError):
+            log_error(ctx, f"invalid pvar value type - not int ({v!r})")
+            continue
+        k = len(ranked)
+        while k > 0 and ranked[k - 1][0] > value:
+            k -= 1
+        ranked.insert(k, (value, d))
+    if not ranked:
+        return None
+    for k, (_, d) in enumerate(ranked):
+        out[k] = d
+    # destinations whose value could not be read leave holes, as in OpenSIPS; fill them so indexing stays safe
+    rest = [d for d in s.dlist if d not in out]
+    return [d if d is not None else rest.pop(0) for d in out]
 
 
 def next_dst(ctx: Any, part: Partition, mode: int) -> int:
@@ -1270,16 +1329,86 @@ def mi_ds_set_state(core: Any, params: Any = None) -> str:
 # ---------------------------------------------------------------- probing
 
 
+class OptionsProbes:
+    """Probe requests in flight (also used by drouting): sends them, retransmits over UDP (T1 = 0.5 s, doubling,
+    as a tm client transaction would), and reports one final result per probe: the reply code, or 408 when
+    nothing final came within ``timeout`` (tm fr_timeout). ``on_result(key, code)`` gets it."""
+
+    T1 = 0.5
+    T2 = 4.0
+
+    def __init__(self, core: Any, prefix: str, timeout: float, on_result: Any) -> None:
+        self.core = core
+        self.prefix = prefix
+        self.timeout = timeout
+        self.on_result = on_result
+        self.pending: dict[
+            str, list[Any]
+        ] = {}  # branch -> [key, data, transport, dest, deadline, next_rt, itv]
+        self.seq = 0
+
+    def send(
+        self, key: Any, uri: str, to_uri: str, method: str, from_uri: str, maxfwd: int, now: float
+    ) -> bool:
+        """Build and send one probe to ``uri``; False if it could not leave (no route / socket)."""
+        from pysips.sip.message import make_request
+
+        core = self.core
+        try:
+            proto, ip, port = core.uri_destination(uri)
+        except (OSError, PysipsError):
+            return False
+        transport = core.pick_transport(proto, ip)
+        if transport is None:
+            return False
+        self.seq += 1
+        branch = f"{self.prefix}{self.seq}x{int(time.monotonic() * 1000) & 0xFFFFFF:x}"
+        headers = [
+            ("Via", core.make_via(transport, branch)),
+            ("From", f"<{from_uri}>;tag={branch[-12:]}"),
+            ("To", f"<{to_uri}>"),
+            ("Call-ID", f"{branch}@pysips"),
+            ("CSeq", f"10 {method}"),
+            ("Max-Forwards", str(maxfwd if maxfwd >= 0 else 70)),
+        ]
+        data = make_request(method, uri, headers=headers).to_bytes()
+        udp = transport.proto == "udp"
+        self.pending[branch] = [key, data, transport, (ip, port), now + self.timeout,
+                                now + self.T1 if udp else None, self.T1]  # fmt: skip
+        if transport.send(data, (ip, port)) is False:
+            self.on_reply(branch, 408)
+        return True
+
+    def tick(self, now: float) -> None:
+        """Retransmit what is due and time out what waited too long."""
+        for branch, item in list(self.pending.items()):
+            if item[4] <= now:
+                self.on_reply(branch, 408)
+            elif item[5] is not None and item[5] <= now:
+                item[2].send(item[1], item[3])
+                item[6] = min(item[6] * 2, self.T2)
+                item[5] = now + item[6]
+
+    def on_reply(self, branch: str, code: int) -> bool:
+        item = self.pending.get(branch)
+        if item is None:
+            return False
+        if code < 200:
+            item[5] = None  # a provisional reply stops the retransmissions; the timeout still runs
+            return True
+        del self.pending[branch]
+        self.on_result(item[0], code)
+        return True
+
+
 class Prober:
-    """Sends OPTIONS to the destinations that need probing and applies the answers (ds_check_timer +
-    ds_options_callback). Transport-agnostic: ``send(data, dest)`` and the clock are given by the server."""
+    """ds_check_timer + ds_options_callback: which destinations get an OPTIONS and what the answers change."""
 
     def __init__(self, st: DSState, core: Any) -> None:
         self.st = st
         self.core = core
-        self.pending: dict[str, tuple[Partition, int, str, float]] = {}
-        self.seq = 0
-        self.timeout = float(getattr(getattr(core, "tm", None), "fr_timeout", 5) or 5)
+        timeout = float(getattr(getattr(core, "tm", None), "fr_timeout", 5) or 5)
+        self.probes = OptionsProbes(core, PROBE_BRANCH_PREFIX, timeout, self.on_result)
 
     def targets(self) -> list[tuple[Partition, int, Dest]]:
         st = self.st
@@ -1295,80 +1424,41 @@ class Prober:
                         out.append((part, s.id, d))
         return out
 
-    def build(self, part: Partition, d: Dest, transport: Any) -> tuple[str, bytes]:
-        from pysips.sip.message import make_request
-
-        self.seq += 1
-        branch = f"{PROBE_BRANCH_PREFIX}{self.seq}x{int(time.monotonic() * 1000) & 0xFFFFFF:x}"
-        method = part.ping_method or self.st.ping_method
-        from_uri = part.ping_from or self.st.ping_from
-        headers = [
-            ("Via", self.core.make_via(transport, branch)),
-            ("From", f"<{from_uri}>;tag={branch[-12:]}"),
-            ("To", f"<{d.uri}>"),
-            ("Call-ID", f"{branch}@pysips"),
-            ("CSeq", f"10 {method}"),
-        ]
-        if self.st.ping_maxfwd >= 0:
-            headers.append(("Max-Forwards", str(self.st.ping_maxfwd)))
-        else:
-            headers.append(("Max-Forwards", "70"))
-        req = make_request(method, d.dst_uri, headers=headers)
-        return branch, req.to_bytes()
-
     def send_round(self, now: float) -> int:
-        core = self.core
+        st = self.st
         sent = 0
         for part, sid, d in self.targets():
-            try:
-                proto, ip, port = core.uri_destination(d.dst_uri)
-            except (OSError, PysipsError) as e:
-                self.st.warn(f"dispatcher: cannot probe <{d.uri}>: {e}")
-                continue
-            transport = core.pick_transport(proto, ip)
-            if transport is None:
-                continue
-            branch, data = self.build(part, d, transport)
-            self.pending[branch] = (part, sid, d.uri, now + self.timeout)
-            if transport.send(data, (ip, port)) is False:
-                self.on_reply(branch, 408)
-            sent += 1
+            method = part.ping_method or st.ping_method
+            from_uri = part.ping_from or st.ping_from
+            if self.probes.send((part, sid, d.uri), d.dst_uri, d.uri, method, from_uri, st.ping_maxfwd, now):
+                sent += 1
+            else:
+                st.warn(f"dispatcher: failed to send probe for <{d.uri}>, set {sid}, setting it to probing")
+                st.set_state(part, sid, d.uri, DS_PROBING_DST, True)
         return sent
 
-    def expire(self, now: float) -> None:
-        for branch, (_, _, _, deadline) in list(self.pending.items()):
-            if deadline <= now:
-                self.on_reply(branch, 408)
-
-    def on_reply(self, branch: str, code: int) -> bool:
-        if code < 200:
-            return branch in self.pending
-        item = self.pending.pop(branch, None)
-        if item is None:
-            return False
-        part, sid, uri, _ = item
+    def on_result(self, key: tuple[Partition, int, str], code: int) -> None:
+        part, sid, uri = key
         st = self.st
         ok = code == 200 or code in st.options_reply_codes
         if ok:
             st.set_state(part, sid, uri, DS_INACTIVE_DST | DS_PROBING_DST | DS_RESET_FAIL_DST, False)
         s = part.data.by_id.get(sid)
-        perm = False
-        if s is not None:
-            perm = any(d.uri == uri and d.flags & DS_PROBING_PERM_DST for d in s.dlist)
+        perm = s is not None and any(d.uri == uri and d.flags & DS_PROBING_PERM_DST for d in s.dlist)
         if (
             (st.probing_mode == 1 or perm)
             and code != 200
             and (code == 408 or code not in st.options_reply_codes)
         ):
             st.set_state(part, sid, uri, DS_PROBING_DST, True)
-        return True
 
 
-def install_reply_hook(core: Any, prober: Prober) -> None:
-    """Let replies to our probes reach the prober.
+def install_reply_hook(core: Any, prefix: str, on_reply: Any) -> None:
+    """Let replies to our probes reach ``on_reply(branch, status)``.
 
     Until the core offers a hook for this, the Core instance's ``on_response`` is wrapped: a reply whose top Via
-    branch starts with PROBE_BRANCH_PREFIX is consumed here; any other goes on to the core unchanged.
+    branch starts with ``prefix`` is consumed here; any other goes on to the previous handler unchanged (so
+    several modules can chain their hooks).
     """
     original = core.on_response
 
@@ -1377,8 +1467,8 @@ def install_reply_hook(core: Any, prober: Prober) -> None:
             branch = resp.via.branch or ""
         except (PysipsError, AttributeError, IndexError):
             branch = ""
-        if branch.startswith(PROBE_BRANCH_PREFIX):
-            prober.on_reply(branch, resp.status)
+        if branch.startswith(prefix):
+            on_reply(branch, resp.status)
             return
         original(resp, addr, transport)
 
@@ -1387,7 +1477,6 @@ def install_reply_hook(core: Any, prober: Prober) -> None:
 
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     """Build this server's dispatcher state and run the probing timer (ds_ping_interval)."""
-    import trio
 
     params = (getattr(program, "modparams", None) or {}).get("dispatcher", {})
     log = getattr(core, "log", None)
@@ -1400,16 +1489,23 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
         return
     prober = Prober(st, core)
     core.modules_state["dispatcher_prober"] = prober
-    install_reply_hook(core, prober)
+    install_reply_hook(core, PROBE_BRANCH_PREFIX, prober.probes.on_reply)
     task_status.started()
+    await run_probing(prober.send_round, prober.probes.tick, st.ping_interval)
+
+
+async def run_probing(send_round: Any, tick: Any, interval: float) -> None:
+    """The probing timer: a round every ``interval`` seconds, retransmissions and timeouts checked every 50 ms."""
+    import trio
+
     next_round = trio.current_time()
     while True:
         now = trio.current_time()
         if now >= next_round:
-            prober.send_round(now)
-            next_round = now + st.ping_interval
-        prober.expire(now)
-        await trio.sleep(min(0.1, max(0.0, next_round - now)))
+            send_round(now)
+            next_round = now + interval
+        tick(now)
+        await trio.sleep(min(0.05, max(0.0, next_round - now)))
 
 
 MODULE = ModuleSpec.build(

@@ -220,6 +220,7 @@ class TM:
                 req, src, self.now(), transport=transport.proto.upper(), response_dest=dest
             )
             txn.user_data = UAS(txn, req, transport, src)
+            self.core.stats["UAS_transactions"] += 1
         uas = txn.user_data
         uas.ctx = ctx
         ctx.tm_uas = uas
@@ -254,9 +255,12 @@ class TM:
         req = uas.req
         to_tag = self.core.to_tag if code > 100 and req.to.tag is None else None
         resp = make_response(req, code, reason, to_tag=to_tag, headers=headers or [], body=body)
+        stats = self.core.stats
         if code >= 200:
             uas.final_sent = True
             uas.local_replied = "last"
+            stats[_CLASS_STAT[code // 100]] += 1
+        stats["local_replies"] += 1
         for cb in self.callbacks["reply_out"]:
             cb(uas, resp)
         ok = self.layer.send_response(uas.txn, resp, self.now())
@@ -419,6 +423,7 @@ class TM:
     def _branch_reply(self, branch: Branch, resp: Response, addr: tuple, transport: Any) -> None:
         uas = branch.uas
         status = resp.status
+        self.core.stats["received_replies"] += 1
         for cb in self.callbacks["reply_in"]:
             cb(branch, resp)
         if self.has_global_onreply or uas.on_reply:
@@ -497,12 +502,15 @@ class TM:
         else:
             out = resp.copy()
             out.pop_via()
+        stats = self.core.stats
         if out.status >= 200:
             uas.final_sent = True
+            stats[_CLASS_STAT[out.status // 100]] += 1
         for cb in self.callbacks["reply_out"]:
             cb(uas, out)
         if self.layer.send_response(uas.txn, out, self.now()):
-            self.core.stats["fwd_replies"] += 1
+            stats["fwd_replies"] += 1
+            stats["local_replies" if local else "relayed_replies"] += 1
 
     def _cancel_others(self, uas: UAS, winner: Branch) -> None:
         now = self.now()
@@ -570,6 +578,10 @@ class TM:
         except (ScriptRuntimeError, PysipsError) as e:
             self.log.error(f"script error in {kind} route {name or ''}: {e}", "tm")
             return -1
+
+
+_CLASS_STAT = {2: "2xx_transactions", 3: "3xx_transactions", 4: "4xx_transactions", 5: "5xx_transactions",
+               6: "6xx_transactions"}  # fmt: skip
 
 
 def _parse_uri(s: str) -> Any:

@@ -1116,7 +1116,10 @@ class _Compiler:
         function that completes at once (tm t_handle_async: ASYNC_SYNC / ASYNC_NO_IO -> resume now):
           * async: ``f`` runs, then route[resume_route] runs with $rc = f's return code, then the script stops
             (async breaks the route that called it, as in action.c ASYNC_T); the timeout is checked, not used.
-          * launch: ``f`` runs, then route[report_route] (if given) with $rc set, then the script carries on.
+          * launch: ``f`` runs, then route[report_route] (if given) with $rc set, then the script carries on;
+            the report route is a top route of its own (its exit does not stop the launching route). The
+            optional third parameter (newer grammars) reaches the report route as $param(1). OpenSIPS runs the
+            report route on a dummy message; pysips runs it on the current one.
         """
         name = node.name
         is_async = name == "async"
@@ -1124,11 +1127,13 @@ class _Compiler:
         usage = (
             "async(function(...), resume_route[, timeout])"
             if is_async
-            else "launch(function(...)[, report_route])"
+            else "launch(function(...)[, report_route[, route_parameter]])"
         )
-        nmin, nmax = (2, 3) if is_async else (1, 2)
+        nmin, nmax = (2, 3) if is_async else (1, 3)
         if not nmin <= len(args) <= nmax:
-            self.err(f"{name}() takes {nmin} to {nmax} parameters, {len(args)} given", node.pos, "E204", usage)
+            self.err(
+                f"{name}() takes {nmin} to {nmax} parameters, {len(args)} given", node.pos, "E204", usage
+            )
             return _noop_fail
         fnode = args[0]
         if type(fnode) is not A.Call or fnode.name in ("async", "launch"):
@@ -1156,8 +1161,11 @@ class _Compiler:
                 )
                 return _noop_fail
             where = f"{node.pos.file or self.cur_file}:{node.pos.line}"
-            resume = _make_route_call(self.cells[key], (), where, rnode.value)
-        if len(args) == 3:
+            rargs: tuple[Callable, ...] = ()
+            if not is_async and len(args) == 3:
+                rargs = (self._route_arg(args[2]),)
+            resume = _make_route_call(self.cells[key], rargs, where, rnode.value)
+        if is_async and len(args) == 3:
             tnode = args[2]
             if not (type(tnode) is A.Const and type(tnode.value) is int) and type(tnode) is not A.PVRef:
                 self.err("async(): the timeout must be a number of seconds", tnode.pos, "E205", hint=usage)

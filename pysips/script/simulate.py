@@ -1,5 +1,8 @@
 """``pysips simulate CFG --request FILE``: run the main request route on one SIP message, without network.
 
+The request file is the message as it would arrive; written with plain LF line endings it is converted to CRLF
+and its Content-Length fixed (see normalize_message). tests/script/requests/invite.txt is an example.
+
 Prints what the script did: the return code, the script lines executed, the variables left set and the actions a
 real server would have taken (replies, forwards/relays, header edits, b2b_init_request...), as recorded by the
 default :class:`pysips.script.context.Env`. :func:`simulate` is the programmatic form used by the conformance tests.
@@ -8,6 +11,7 @@ default :class:`pysips.script.context.Env`. :func:`simulate` is the programmatic
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from typing import Any
@@ -32,8 +36,13 @@ def parse_source(text: str | None) -> tuple[str, int]:
     return text, 5060
 
 
+_CONTENT_LENGTH = re.compile(rb"^(content-length|l)[ \t]*:[ \t]*\d*[ \t]*$", re.I | re.M)
+
+
 def normalize_message(data: bytes | str) -> bytes:
-    """Accept a message file written with LF line endings: header lines get CRLF, the body is kept."""
+    """Accept a message file written by hand with LF line endings: header and body lines get CRLF (SDP wants
+    them too) and Content-Length is set to the body's real length, so nobody has to count bytes. A file that
+    already uses CRLF is taken verbatim (to simulate malformed messages on purpose)."""
     if isinstance(data, str):
         data = data.encode()
     if b"\r\n" in data:
@@ -41,6 +50,8 @@ def normalize_message(data: bytes | str) -> bytes:
     head, sep, body = data.partition(b"\n\n")
     if not sep:
         head, body = data.rstrip(b"\n"), b""
+    body = body.replace(b"\n", b"\r\n")
+    head = _CONTENT_LENGTH.sub(lambda m: m.group(1) + b": " + str(len(body)).encode(), head)
     return head.replace(b"\n", b"\r\n") + b"\r\n\r\n" + body
 
 

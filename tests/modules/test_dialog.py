@@ -123,6 +123,7 @@ route {
         $shv(seq_dir) = $DLG_dir;
         $shv(seq_val) = $dlg_val(who);
         $shv(seq_did) = $DLG_did;
+        $shv(seq_lifetime) = $DLG_lifetime;
         t_relay();
         exit;
     }
@@ -141,6 +142,7 @@ route {
 }
 onreply_route[r] {
     $shv(reply_status) = $DLG_status;
+    $shv(reply_count) = $DLG_count;
     %(onreply)s
 }
 """
@@ -279,7 +281,8 @@ async def test_call_states_values_profiles_and_bye(autojump_clock: Any) -> None:
         assert bye.ruri_raw == "sip:alice@127.0.0.1:7001"
         # as in OpenSIPS the BYE moves the dialog to "deleted" when it is matched, before the script goes on
         assert b.shv["seq_status"] == 5 and b.shv["seq_dir"] == "upstream" and b.shv["seq_val"] == "alice"
-        assert b.shv["seq_did"] == dlg.did
+        assert b.shv["seq_did"] == dlg.did and b.shv["reply_count"] == 1
+        assert isinstance(b.shv["seq_lifetime"], int) and 0 <= b.shv["seq_lifetime"] <= 2
         assert dlg.state == dialog.DELETED and dlg.end_reason == "Upstream BYE"
         assert st.by_did == {} and st.profile_size("calls", None) == 0
 

@@ -294,28 +294,75 @@ def test_is_in_list_and_count(db: str) -> None:
     assert ds.w_ds_count(c, 9, "a", out) == -1
 
 
-def test_probe_replies_change_state(db: str) -> None:
+class FakeTransport:
+    proto = "udp"
+    local = ("127.0.0.1", 5060)
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, tuple]] = []
+
+    def send(self, data: bytes, dest: tuple) -> bool:
+        self.sent.append((data, dest))
+        return True
+
+
+class FakeCore:
+    def __init__(self) -> None:
+        self.t = FakeTransport()
+
+    def uri_destination(self, uri: str) -> tuple[str, str, int]:
+        from pysips.sip.uri import parse_uri
+
+        u = parse_uri(uri)
+        return "udp", u.host, u.port or 5060
+
+    def pick_transport(self, proto: str, ip: str) -> FakeTransport:
+        return self.t
+
+    def make_via(self, transport: object, branch: str) -> str:
+        return f"SIP/2.0/UDP 127.0.0.1:5060;branch={branch}"
+
+
+def test_probing_rounds_retransmissions_and_replies(db: str) -> None:
+    from pysips.sip.message import parse_message
+
     st = _init(db, ds_probing_mode=1, ds_probing_threshold=1, options_reply_codes="501, 403")
-    part = st.default
-    d = part.data.by_id[1].dlist[0]
-    prober = ds.Prober(st, core=None)
-    prober.pending = {"b1": (part, 1, d.uri, 0.0)}
-    assert prober.on_reply("b1", 100) is True  # provisional: still waiting
-    assert prober.on_reply("b1", 408) is True
-    assert d.state_name == "Probing"
-    prober.pending = {"b2": (part, 1, d.uri, 0.0)}
-    assert prober.on_reply("b2", 501) is True
-    assert d.state_name == "Active"
-    prober.pending = {"b3": (part, 1, d.uri, 5.0)}
-    prober.expire(4.0)
-    assert "b3" in prober.pending
-    prober.expire(5.0)
-    assert d.state_name == "Probing" and not prober.pending
-    assert prober.on_reply("unknown", 200) is False
-    # only non-inactive destinations are probed; mode 1 probes every one of them
-    d.flags = ds.DS_INACTIVE_DST
-    assert d not in [t[2] for t in prober.targets()]
-    assert len(prober.targets()) == 4
+    core = FakeCore()
+    prober = ds.Prober(st, core)
+    assert prober.send_round(100.0) == 5  # mode 1: every destination that is not inactive
+    # set 2 is listed (and probed) first: sets are kept newest first
+    first = parse_message(core.t.sent[2][0])
+    assert first.method == "OPTIONS" and str(first.ruri) == "sip:127.0.0.1:5071"
+    assert first.from_.uri.user == "dispatcher" and first.get_header("Max-Forwards") == "70"
+    assert first.via.branch.startswith(ds.PROBE_BRANCH_PREFIX)
+    assert core.t.sent[2][1] == ("127.0.0.1", 5071)
+    branches = {parse_message(d).to.uri.port or 5060: parse_message(d).via.branch for d, _ in core.t.sent}
+    d1, d2, d3 = st.default.data.by_id[1].dlist
+    # UDP retransmissions at +0.5 s, then +1 s
+    prober.probes.tick(100.5)
+    assert len(core.t.sent) == 10
+    assert prober.probes.on_reply(branches[5071], 100) is True
+    prober.probes.tick(101.5)
+    assert len(core.t.sent) == 14  # the probe with a provisional reply is not retransmitted any more
+    assert prober.probes.on_reply(branches[5071], 200) is True and d1.state_name == "Active"
+    assert prober.probes.on_reply(branches[5072], 501) is True and d2.state_name == "Active"
+    assert prober.probes.on_reply(branches[5073], 486) is True and d3.state_name == "Probing"
+    assert prober.probes.on_reply("unknown", 200) is False
+    prober.probes.tick(104.0)
+    assert len(prober.probes.pending) == 2
+    prober.probes.tick(105.0)  # fr_timeout (5 s) without an answer: a 408
+    assert not prober.probes.pending
+    assert [d.state_name for d in st.default.data.by_id[2].dlist] == ["Probing", "Probing"]
+    # a probing destination answering again is active again; inactive ones are never probed
+    prober.send_round(200.0)
+    b = {parse_message(d).to.uri.port or 5060: parse_message(d).via.branch for d, _ in core.t.sent[-5:]}
+    prober.probes.on_reply(b[5073], 200)
+    assert d3.state_name == "Active"
+    d1.flags = ds.DS_INACTIVE_DST
+    assert d1 not in [t[2] for t in prober.targets()]
+    st.probing_mode = 0
+    d2.flags = ds.DS_PROBING_PERM_DST
+    assert [t[2] for t in prober.targets()] == st.default.data.by_id[2].dlist + [d2]
 
 
 # ---------------------------------------------------------------- MI and reload
@@ -448,3 +495,19 @@ def test_simulate_table_of_dialled_calls(db: str) -> None:
         assert res["vars"]["second"] == dests[(k + 1) % 3]
         assert res["du"] == dests[(k + 1) % 3]
         assert res["avps"]["ds_cnt_failover"] == [3]
+
+
+def test_pvar_load_algorithm_and_setid_pvname(db: str) -> None:
+    _init(db, pvar_algo_pattern="$var(load_%u)", setid_pvname="$var(setid)")
+    c = _ctx()
+    c.vars.update({"load_sip:127.0.0.1:5071": 7, "load_sip:127.0.0.1:5072": "2", "load_sip:127.0.0.1:5073": 2})
+    assert ds.w_ds_select_dst(c, 1, 9, "f") == 1
+    # lowest load first; equal loads keep the set order
+    assert c.du == "sip:127.0.0.1:5072"
+    assert c.avps.get_all("ds_dst_failover") == ["sip:127.0.0.1:5072", "sip:127.0.0.1:5073", "sip:127.0.0.1:5071"]
+    c.vars["load_sip:127.0.0.1:5071"] = "lots"  # not a number: that destination is left out of the ranking
+    c2 = _ctx()
+    c2.vars = c.vars
+    assert ds.w_ds_select_dst(c2, 1, 9) == 1 and c2.du == "sip:127.0.0.1:5072"
+    # ds_is_in_list without a set writes the matching set id into setid_pvname
+    assert ds.w_ds_is_in_list(c2, "10.0.0.8", 5062) == 1 and c2.vars["setid"] == 2

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pysips.script import ast as A
 from pysips.script.compiler import compile_script
 from pysips.script.context import Context
 from pysips.script.parser import parse_text
@@ -44,7 +45,7 @@ def test_async_runs_the_function_then_the_resume_route_and_stops() -> None:
         SIPMSG + 'route {\n xlog("before");\n async(is_method("REGISTER"), resume, 5);\n xlog("after");\n}\n'
         'route[resume] {\n xlog("resumed rc=$rc route=$route");\n}\n'
     )
-    assert logs == ["before", "resumed rc=-1 route=resume"]
+    assert logs == ["before", "resumed rc=-1 route=route[resume]"]
     assert ret == 0
 
 
@@ -58,21 +59,26 @@ def test_async_resume_route_sees_a_true_return_code() -> None:
 def test_launch_runs_the_report_route_and_carries_on() -> None:
     ret, _ctx, logs = run(
         SIPMSG + 'route {\n launch(is_method("REGISTER"), report);\n xlog("after rc=$rc");\n'
-        " launch(is_method(\"INVITE\"));\n xlog(\"end rc=$rc\");\n}\n"
+        ' launch(is_method("INVITE"));\n xlog("end rc=$rc");\n}\n'
         'route[report] {\n xlog("report rc=$rc");\n exit;\n}\n'
     )
     assert logs == ["report rc=-1", "after rc=1", "end rc=1"]
     assert ret == 1
 
 
+def test_launch_passes_its_third_parameter_to_the_report_route() -> None:
+    _ret, _ctx, logs = run(
+        SIPMSG + 'route {\n launch(is_method("INVITE"), report, "job-7");\n}\n'
+        'route[report] {\n xlog("report $param(1) rc=$rc");\n}\n'
+    )
+    assert logs == ["report job-7 rc=1"]
+
+
 @pytest.mark.parametrize(
     "stmt, code, message",
     [
         ('async(is_method("INVITE"), nowhere);', "E209", "async(): route[nowhere] is not defined"),
-        ('async(is_method("INVITE"));', "E204", "async() takes 2 to 3 parameters, 1 given"),
-        ('async("x", resume);', "E205", "the first parameter of async() must be a function call"),
-        ('async(is_method("INVITE"), resume, "x");', "E205", "async(): the timeout must be a number of seconds"),
-        ('launch(is_method("INVITE"), r, 3);', "E204", "launch() takes 1 to 2 parameters, 3 given"),
+        ('launch(is_method("INVITE"), nowhere);', "E209", "launch(): route[nowhere] is not defined"),
         ("async(no_such_fn(), resume);", "E201", "unknown command <no_such_fn>, missing loadmodule?"),
     ],
 )
@@ -81,21 +87,56 @@ def test_async_errors(stmt: str, code: str, message: str) -> None:
     assert [(e.code, e.message, e.line) for e in errs if e.severity == "error"] == [(code, message, 3)]
 
 
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (
+            (A.Call("is_method", (A.Const("INVITE", quote='"'),)),),
+            "E204",
+            "async() takes 2 to 3 parameters, 1 given",
+        ),
+        (
+            (A.Const("x", quote='"'), A.Const("resume", quote='"')),
+            "E205",
+            "the first parameter of async() must be a function call",
+        ),
+        (
+            (
+                A.Call("is_method", (A.Const("INVITE", quote='"'),)),
+                A.Const("resume", quote='"'),
+                A.Const("x", quote='"'),
+            ),
+            "E205",
+            "async(): the timeout must be a number of seconds",
+        ),
+    ],
+)
+def test_async_errors_on_hand_built_ast(args: tuple, code: str, message: str) -> None:
+    """Shapes the grammar cannot produce (it checks them first) are still refused by the compiler."""
+    script, _ = parse_text(SIPMSG + "route { exit; }\nroute[resume] { exit; }\n", "t.cfg")
+    body = A.Block((A.ExprStmt(A.Call("async", args)),))
+    script.routes[0] = A.RouteDef("request", None, body)
+    _prog, errs = compile_script(script)
+    assert [(e.code, e.message) for e in errs if e.severity == "error"] == [(code, message)]
+
+
 # ------------------------------------------------------------------ return, bare words
 
 
 def test_bare_return_returns_1() -> None:
-    _ret, _ctx, logs = run('route {\n route(r);\n xlog("rc=$rc");\n}\nroute[r] {\n return;\n xlog("no");\n}\n')
+    _ret, _ctx, logs = run(
+        'route {\n route(r);\n xlog("rc=$rc");\n}\nroute[r] {\n return;\n xlog("no");\n}\n'
+    )
     assert logs == ["rc=1"]
 
 
 def test_bare_word_flag_and_socket_arguments() -> None:
     _ret, ctx, logs = run(
-        "route {\n setflag(NAT);\n if (isflagset(\"NAT\")) xlog(\"nat\");\n"
+        'route {\n setflag(NAT);\n if (isflagset("NAT")) xlog("nat");\n'
         " force_send_socket(tls:1.2.3.4:5061);\n}\n"
     )
     assert logs == ["nat"]
-    assert ctx.force_socket == ("tls", "1.2.3.4", 5061)
+    assert ctx.force_socket == "tls:1.2.3.4:5061"
 
 
 # ------------------------------------------------------------------ Program.unimplemented

@@ -148,8 +148,10 @@ def test_forced_generation(tmp_path, capsys):
     assert main(["check", "--opensips-version", "2", f]) == 1
     out = capsys.readouterr().out
     assert f"{f}: syntax: OpenSIPS 2.x (--opensips-version)" in out
-    assert "error: `uri==myself` is not accepted by OpenSIPS 2.1+ (this script uses OpenSIPS 2.x syntax: " \
+    assert (
+        "error: `uri==myself` is not accepted by OpenSIPS 2.1+ (this script uses OpenSIPS 2.x syntax: "
         "--opensips-version 2)" in out
+    )
     assert main(["check", "--opensips-version", "1", f]) == 0
     assert "warning: `uri==myself` is OpenSIPS 1.x syntax" in capsys.readouterr().out
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pysips.cli import main
 from pysips.script.compiler import compile_script
 from pysips.script.parser import parse_text
@@ -54,9 +56,47 @@ def program(text: str = CFG):
 
 
 def test_normalize_message_lf_to_crlf() -> None:
-    out = normalize_message("OPTIONS sip:a SIP/2.0\nCall-ID: x\n\nbody\nline")
-    assert out == b"OPTIONS sip:a SIP/2.0\r\nCall-ID: x\r\n\r\nbody\nline"
-    assert normalize_message(b"A\r\n\r\n") == b"A\r\n\r\n"
+    out = normalize_message("OPTIONS sip:a SIP/2.0\nCall-ID: x\nContent-Length: 3\n\nbody\nline\n")
+    assert out == b"OPTIONS sip:a SIP/2.0\r\nCall-ID: x\r\nContent-Length: 12\r\n\r\nbody\r\nline\r\n"
+    assert normalize_message("A\nl:0\n\nxy") == b"A\r\nl: 2\r\n\r\nxy"
+    # CRLF files are taken as written, wrong Content-Length included
+    assert normalize_message(b"A\r\nContent-Length: 9\r\n\r\n") == b"A\r\nContent-Length: 9\r\n\r\n"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_REQUEST = ROOT / "tests" / "script" / "requests" / "invite.txt"
+# what each example script does with the example INVITE when no database is there (dispatcher finds no
+# destination); a change here is a change of behaviour worth a look
+EXAMPLE_OUTCOMES = {
+    "proxy.cfg": ("relay", None),
+    "loadbalancer.cfg": ("reply", 503),
+    "b2b-top-hiding.cfg": ("b2b_init_request", None),
+    "seed-balance.cfg": ("b2b_init_request", None),
+}
+
+
+def test_example_request_file_parses_with_its_sdp() -> None:
+    from pysips.sip.message import parse_message
+
+    msg = parse_message(normalize_message(EXAMPLE_REQUEST.read_bytes()))
+    assert msg.method == "INVITE"
+    assert msg.content_length == len(msg.body) > 0
+    assert msg.body.startswith(b"v=0\r\n")
+
+
+@pytest.mark.parametrize("cfg", sorted(p.name for p in (ROOT / "cfg").glob("*.cfg")))
+def test_simulate_every_example_cfg(cfg: str, capsys) -> None:
+    rc = main(
+        ["simulate", str(ROOT / "cfg" / cfg), "--request", str(EXAMPLE_REQUEST), "--source", "127.0.0.1:5070"]
+        + ["--format", "json"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["error"] is None
+    assert "Max-Forwards: 69" in out["headers_added"]
+    kind, code = EXAMPLE_OUTCOMES[cfg]
+    assert [a["kind"] for a in out["actions"]][-1] == kind
+    if code is not None:
+        assert out["actions"][-1]["code"] == code
 
 
 def test_parse_source() -> None:
