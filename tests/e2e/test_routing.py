@@ -178,8 +178,8 @@ def test_dispatcher_round_robin_probing_and_failover(tmp_path: Path) -> None:
             dial(tmp_path, proxy, "100", 6)
             assert picks(px, "DS-PICK", mark) == {p1: 3, p2: 3}
             # it answers again: the next probe re-activates it
+            mark = len(px.lines)
             with callee(tmp_path, p3):
-                mark = len(px.lines)
                 assert wait_for(px, rf"<sip:127.0.0.1:{p3}>, set 1 switched to \[active\]", mark), px.output()
                 mark = len(px.lines)
                 dial(tmp_path, proxy, "100", 3)

@@ -22,6 +22,7 @@ def _fresh_modules():
     yield
     reset_module_settings()  # mutated modparams went through the modules' init hooks
 
+
 CORPUS = (Path(__file__).parents[2] / ".." / "shared" / "corpus" / "cfg").resolve()
 
 SAMPLE = """\
@@ -191,7 +192,7 @@ def _sources() -> list[str]:
 SOURCES = _sources()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(SOURCES),
     st.lists(
@@ -227,3 +228,81 @@ def test_sample_is_clean():
     _program, semantic = compile_script(script)
     # the sample is grammatical but not loadable: its functions need modules it does not load
     assert {d.code for d in semantic} == {"E203"}
+
+
+# ------------------------------------------------------------------ grammatical scripts for the compiler
+
+
+def _function_names() -> list[tuple[str, str]]:
+    """(function, module) pairs: a third of the registry plus statements and names that are not functions."""
+    from pysips import modules as M
+
+    pairs = {(f, m) for m, spec in M.load_registry().items() for f in spec.functions}
+    extra = ["async", "launch", "xlog", "log", "nosuch_fn", "is_myself", "t_on_failure"]
+    return sorted(pairs)[::3] + [(f, "core") for f in extra]
+
+
+FUNCS = _function_names()
+ARGS = [
+    "1",
+    "-1",
+    "0",
+    '"s"',
+    '""',
+    '"404"',
+    '"$ru"',
+    '"$avp(a)"',
+    '"$var(nope"',
+    '"(("',
+    '"a|b"',
+    '"L_INFO"',
+    "$var(x)",
+    "$ru",
+    "$si",
+    "$(avp(x)[*])",
+    "$avp(x)",
+    "NAT",
+    "r",
+    "tls:1.2.3.4:5061",
+    "NULL",
+]
+STMTS = [
+    "{f}({a});",
+    "if ({f}({a})) exit;",
+    "if (!{f}({a}, {b})) {{ return(-1); }}",
+    "{f}({a}, {b}, {c});",
+    "$var(x) = {f}({a});",
+    "$var(x) = {a} + {b};",
+    "{a} = {b};",
+    "if ($var(x) == {a}) drop;",
+    "switch ($var(x)) {{ case 1: {f}(); break; default: route(r, {a}); }}",
+    "while ($var(i) < 2) {{ $var(i) += 1; {f}({a}); }}",
+    "for ($var(v) in {a}) {f}({b});",
+    "async({f}({a}), r);",
+    "launch({f}({a}, {b}));",
+    "route({a});",
+    "return;",
+]
+
+
+@st.composite
+def _scripts(draw) -> str:
+    lines = []
+    mods = set(draw(st.lists(st.sampled_from(["tm", "sl", "rr", "sipmsgops", "siprec"]), max_size=3)))
+    for _ in range(draw(st.integers(1, 6))):
+        tpl = draw(st.sampled_from(STMTS))
+        f, module = draw(st.sampled_from(FUNCS))
+        if module != "core" and draw(st.booleans() | st.just(True)):
+            mods.add(module)  # mostly loaded, sometimes missing (E203)
+        a, b, c = (draw(st.sampled_from(ARGS)) for _ in range(3))
+        lines.append("    " + tpl.format(f=f, a=a, b=b, c=c))
+    head = "".join(f'loadmodule "{m}.so"\n' for m in sorted(mods))
+    kind = draw(st.sampled_from(["route[g]", "failure_route[f]", "onreply_route", "branch_route[b]"]))
+    return f"{head}route {{ route(r); }}\n{kind} {{\n" + "\n".join(lines) + "\n}\nroute[r] { exit; }\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_scripts())
+def test_grammatical_scripts_compile_without_raising(text):
+    script, diags = parse_text(text, "gen.cfg")
+    _check(script, diags)
