@@ -11,7 +11,11 @@ a digit (or in ``extra_prefix_chars``) only matches the default rules.
 ``ruri_avp`` / ``gw_id_avp`` (first gateway on top), like push_gw_for_usage. With flag ``F`` an exhausted rule
 falls back to the next rule of the same prefix, then to shorter prefixes.
 
-Not done: partitions (use_partitions), qrouting sort, routeid script routes, gateway probing.
+Gateways with ``probe_mode`` 2 (always) or 1 (while disabled) get an OPTIONS every ``probing_interval`` seconds
+from a start_service task (dr_prob_handler / dr_probing_callback): a 200 (or a ``probing_reply_codes`` code)
+re-enables a gateway the probing disabled, a reply >= 400 or no reply disables an enabled one.
+
+Not done: partitions (use_partitions), qrouting sort, routeid script routes.
 """
 
 from __future__ import annotations
@@ -270,6 +274,10 @@ class DRState:
         self.default_group = -1
         self.extra_chars = ""
         self.valid_chars = frozenset("0123456789")
+        self.probing_interval = 30
+        self.probing_method = "OPTIONS"
+        self.probing_from = "sip:prober@localhost"
+        self.probing_reply_codes: set[int] = set()
         self.log: Any = None
         self.rng = random.Random()
 
@@ -335,6 +343,15 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
     st.default_group = int(g("default_group") if g("default_group") is not None else -1)
     st.extra_chars = g("extra_prefix_chars") or ""
     st.valid_chars = frozenset("0123456789" + st.extra_chars)
+    st.probing_interval = int(g("probing_interval") if g("probing_interval") is not None else 30)
+    st.probing_method = g("probing_method") or "OPTIONS"
+    st.probing_from = g("probing_from") or "sip:prober@localhost"
+    codes = g("probing_reply_codes")
+    if codes:
+        try:
+            st.probing_reply_codes = {int(c) for c in str(codes).split(",") if c.strip()}
+        except ValueError:
+            raise ValueError(f'bad probing_reply_codes {codes!r}: expected numbers like "501, 403"') from None
     if load and st.db_url:
         _, sep, rest = st.db_url.partition("://")
         if sep and not _exists(rest):
@@ -366,15 +383,72 @@ def state(ctx: Any) -> DRState:
     return _LOADED
 
 
+DR_PROBE_PREFIX = "z9hG4bKdrprobe"
+
+
+class DRProber:
+    """dr_prob_handler + dr_probing_callback."""
+
+    def __init__(self, st: DRState, core: Any) -> None:
+        from pysips.modules.dispatcher import OptionsProbes
+
+        self.st = st
+        timeout = float(getattr(getattr(core, "tm", None), "fr_timeout", 5) or 5)
+        self.probes = OptionsProbes(core, DR_PROBE_PREFIX, timeout, self.on_result)
+
+    def targets(self) -> list[Gateway]:
+        return [
+            gw
+            for gw in self.st.data.gws.values()
+            if not gw.noen and (gw.probe_mode == 2 or (gw.probe_mode == 1 and gw.disabled))
+        ]
+
+    def send_round(self, now: float) -> int:
+        st = self.st
+        sent = 0
+        for gw in self.targets():
+            uri = "sip:" + gw.hostport
+            if self.probes.send(gw.id, uri, uri, st.probing_method, st.probing_from, -1, now):
+                sent += 1
+        return sent
+
+    def on_result(self, gwid: str, code: int) -> None:
+        st = self.st
+        gw = st.data.gws.get(gwid)  # looked up again: a reload may have replaced the gateways
+        if gw is None:
+            return
+        if code == 200 or code in st.probing_reply_codes:
+            if gw.disabled and not gw.noen:
+                gw.disabled = False
+                st.warn(
+                    f"drouting: GW <{gw.id}>/{gw.hostport} switched to [active] due to 200 OK probing reply"
+                )
+        elif code >= 400 and not gw.disabled:
+            gw.disabled = True
+            st.warn(
+                f"drouting: GW <{gw.id}>/{gw.hostport} switched to [{_gw_state_name(gw).lower()}] "
+                "due to negative probing reply"
+            )
+
+
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
-    """Build this server's routing data (probing is not implemented yet)."""
+    """Build this server's routing data and run the gateway probing timer (probing_interval)."""
+    from pysips.modules.dispatcher import install_reply_hook, run_probing
+
     params = (getattr(program, "modparams", None) or {}).get("drouting", {})
     log = getattr(core, "log", None)
     st = build_state(params, log=(lambda m: log.warn(m, "drouting")) if log is not None else None)
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
     core.modules_state["drouting"] = st
+    if st.probing_interval <= 0:
+        task_status.started()
+        return
+    prober = DRProber(st, core)
+    core.modules_state["drouting_prober"] = prober
+    install_reply_hook(core, DR_PROBE_PREFIX, prober.probes.on_reply)
     task_status.started()
+    await run_probing(prober.send_round, prober.probes.tick, st.probing_interval)
 
 
 # ---------------------------------------------------------------- routing

@@ -12,7 +12,8 @@ OpenSIPS 1.x conditions (``uri==myself``, ``method=="INVITE"``, ``src_ip==10.0.0
 their 2.x+ spelling, with a warning W101: ``uri==myself`` -> ``Call("is_myself", (Const("$rd", quote='"'),))``
 (``!=`` wraps it in Not), ``method==X`` -> ``Compare("==", PVRef("$rm"), X)``, ``src_ip`` -> ``$si``,
 ``dst_ip`` -> ``$Ri``, ``src_port`` -> ``$sp``, ``dst_port`` -> ``$Rp``, ``proto`` -> ``$pr``, ``af`` -> ``$af``,
-``uri``/``from_uri``/``to_uri`` -> ``$ru``/``$fu``/``$tu``, ``status`` -> ``$rs``.
+``uri``/``from_uri``/``to_uri`` -> ``$ru``/``$fu``/``$tu``, ``status`` -> ``$rs``. OpenSIPS 2.1 removed these
+keywords, so in a script detected (or forced) as 2.x/3.x they are errors E114, the W101 text as their hint.
 Other choices worth knowing:
   * bare ``return`` and ``return()`` give ``Return(Const(1))`` (cfg.y returns 1).
   * ``async(f(...), resume_route[, timeout])`` -> ``ExprStmt(Call("async", (Call f, Const(route)[, Const(n)])))``;

@@ -194,7 +194,8 @@ def _print_text(res: dict[str, Any], out: Any) -> None:
     for k, vals in res["avps"].items():
         w(f"$avp({k}) = {vals!r}\n")
     for lvl, text in res["logs"]:
-        w(f"log[{lvl}]: {text}\n")
+        # xlog formats usually end with their own newline: one line per log entry here
+        w(f"log[{lvl}]: {str(text).rstrip(chr(10))}\n")
     for a in res["actions"]:
         details = ", ".join(f"{k}={v!r}" for k, v in a.items() if k != "kind")
         w(f"action: {a.get('kind')}({details})\n")

@@ -500,11 +500,17 @@ def test_simulate_table_of_dialled_calls(db: str) -> None:
 def test_pvar_load_algorithm_and_setid_pvname(db: str) -> None:
     _init(db, pvar_algo_pattern="$var(load_%u)", setid_pvname="$var(setid)")
     c = _ctx()
-    c.vars.update({"load_sip:127.0.0.1:5071": 7, "load_sip:127.0.0.1:5072": "2", "load_sip:127.0.0.1:5073": 2})
+    c.vars.update(
+        {"load_sip:127.0.0.1:5071": 7, "load_sip:127.0.0.1:5072": "2", "load_sip:127.0.0.1:5073": 2}
+    )
     assert ds.w_ds_select_dst(c, 1, 9, "f") == 1
     # lowest load first; equal loads keep the set order
     assert c.du == "sip:127.0.0.1:5072"
-    assert c.avps.get_all("ds_dst_failover") == ["sip:127.0.0.1:5072", "sip:127.0.0.1:5073", "sip:127.0.0.1:5071"]
+    assert c.avps.get_all("ds_dst_failover") == [
+        "sip:127.0.0.1:5072",
+        "sip:127.0.0.1:5073",
+        "sip:127.0.0.1:5071",
+    ]
     c.vars["load_sip:127.0.0.1:5071"] = "lots"  # not a number: that destination is left out of the ranking
     c2 = _ctx()
     c2.vars = c.vars

@@ -55,13 +55,20 @@ MONDAY_10 = datetime(2024, 1, 8, 10, tzinfo=UTC).timestamp()
 SATURDAY_10 = datetime(2024, 1, 6, 10, tzinfo=UTC).timestamp()
 
 
-def make_db(path: Path, rules: list[str] = RULES, header: str = RULE_H_3X, groups: list[str] = ()) -> str:
+def make_db(
+    path: Path,
+    rules: list[str] = RULES,
+    header: str = RULE_H_3X,
+    groups: list[str] = (),
+    gws: list[str] = GWS,
+    carriers: list[str] = CARRIERS,
+) -> str:
     path.mkdir(parents=True, exist_ok=True)
     (path / "version").write_text(
         "table_name(string) table_version(int) \ndr_gateways:6\ndr_rules:4\ndr_carriers:3\ndr_groups:2\n"
     )
-    (path / "dr_gateways").write_text(GW_H + "".join(GWS))
-    (path / "dr_carriers").write_text(CR_H + "".join(CARRIERS))
+    (path / "dr_gateways").write_text(GW_H + "".join(gws))
+    (path / "dr_carriers").write_text(CR_H + "".join(carriers))
     (path / "dr_rules").write_text(header + "".join(rules))
     (path / "dr_groups").write_text(GRP_H + "".join(groups))
     return f"text://{path}"
@@ -304,3 +311,42 @@ def test_simulate_dialled_numbers(tmp_path: Path) -> None:
         )
         res = simulate(prog, req)
         assert (number, res["ruri"]) == (number, ruri)
+
+
+def test_gateway_probing(tmp_path: Path) -> None:
+    from pysips.sip.message import parse_message
+    from tests.modules.test_dispatcher import FakeCore
+
+    gws = [
+        ":always:1:127.0.0.1\\:5091:0:::2:0::\n",  # probe_mode 2: always probed
+        ":whendown:1:127.0.0.1\\:5092:0:::1:2::\n",  # probe_mode 1, state 2 (disabled, may be re-enabled)
+        ":mi-off:1:127.0.0.1\\:5093:0:::2:1::\n",  # state 1: disabled for good, never probed
+        ":never:1:127.0.0.1\\:5094:0:::0:0::\n",
+    ]
+    url = make_db(tmp_path, [":1:5::0::always,whendown:N:::\n"], gws=gws, carriers=[])
+    dr.init({"db_url": url, "probing_reply_codes": "404"})
+    st = dr._LOADED
+    assert st is not None
+    core = FakeCore()
+    prober = dr.DRProber(st, core)
+    assert [g.id for g in prober.targets()] == ["always", "whendown"]
+    assert prober.send_round(10.0) == 2
+    msgs = [parse_message(d) for d, _ in core.t.sent]
+    assert [str(m.ruri) for m in msgs] == ["sip:127.0.0.1:5091", "sip:127.0.0.1:5092"]
+    assert msgs[0].from_.uri.user == "prober" and msgs[0].via.branch.startswith(dr.DR_PROBE_PREFIX)
+    gws_ = st.data.gws
+    assert dr.mi_dr_gw_status(None, ["whendown"]) == {"State": "Probing"}
+    prober.probes.on_reply(msgs[1].via.branch, 404)  # an accepted code: re-enabled
+    assert not gws_["whendown"].disabled
+    prober.probes.on_reply(msgs[0].via.branch, 503)
+    assert gws_["always"].disabled and dr.mi_dr_gw_status(None, ["always"]) == {"State": "Inactive"}
+    # the disabled gateway is skipped by do_routing until a probe brings it back
+    c = _ctx("sip:5123@x")
+    assert dr.w_do_routing(c, 1) == 1 and c.msg.ruri.port == 5092
+    # probe_mode 1 gateways are only probed while disabled
+    assert prober.send_round(20.0) == 1
+    prober.probes.tick(26.0)  # no answer within fr_timeout: a 408, it stays disabled
+    assert gws_["always"].disabled and not gws_["whendown"].disabled
+    assert prober.send_round(30.0) == 1
+    prober.probes.on_reply(parse_message(core.t.sent[-1][0]).via.branch, 200)
+    assert not gws_["always"].disabled

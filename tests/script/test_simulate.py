@@ -29,7 +29,7 @@ route {
     sl_send_reply(404, "Not Found");
 }
 route[tail] {
-    xlog("tail $param(1) from $si");
+    xlog("tail $param(1) from $si\\n");
 }
 """
 
@@ -117,7 +117,7 @@ def test_simulate_reports_everything() -> None:
     assert res["headers_removed"] == ["Contact: <sip:alice@10.0.0.1>"]
     assert [a["kind"] for a in res["actions"]] == ["reply"]
     assert res["actions"][0]["code"] == 486
-    assert res["logs"] == [[2, "tail p1 from 10.0.0.7"]]
+    assert res["logs"] == [[2, "tail p1 from 10.0.0.7\n"]]
     assert res["routes"] == ["route", "route[tail]", "route"]
     assert [ln for _, ln in res["trace"]] == [4, 5, 6, 7, 8, 9, 10, 17, 11, 12]
 
@@ -132,7 +132,7 @@ def test_simulate_main_json(tmp_path: Path, capsys) -> None:
     assert rc == 0
     assert out["rc"] == 0
     assert out["actions"][0]["reason"] == "Busy Here"
-    assert out["logs"][0][1] == "tail p1 from 10.0.0.8"
+    assert out["logs"][0][1] == "tail p1 from 10.0.0.8\n"
 
 
 def test_simulate_main_text(tmp_path: Path, capsys) -> None:
@@ -146,6 +146,7 @@ def test_simulate_main_text(tmp_path: Path, capsys) -> None:
     assert "routes: route -> route[tail] -> route" in out
     assert "header added: X-Sim: yes" in out
     assert "action: reply(code=486" in out
+    assert "log[2]: tail p1 from 127.0.0.1\naction: reply(" in out
 
 
 def test_simulate_main_compile_errors_exit_1(tmp_path: Path, capsys) -> None:
