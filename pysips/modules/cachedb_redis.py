@@ -249,9 +249,14 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     """Give the server its own connections; make ``ctx.env.cachedb(engine)`` find them."""
     params = (getattr(program, "modparams", None) or {}).get("cachedb_redis", {})
     log = getattr(core, "log", None)
-    engines = build_engines(
-        params, log=(lambda m: log.error(m, "cachedb_redis")) if log is not None else None
-    )
+    try:
+        engines = build_engines(
+            params, log=(lambda m: log.error(m, "cachedb_redis")) if log is not None else None
+        )
+    except ValueError as e:
+        if log is not None:
+            log.error(f"cachedb_redis: {e}", "cachedb_redis")
+        engines = {}
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
     core.modules_state["cachedb_redis"] = engines

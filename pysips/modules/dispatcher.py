@@ -585,7 +585,9 @@ def _missing_source(part: Partition) -> str | None:
     if part.list_file:
         return None if os.path.exists(part.list_file) else f"list_file {part.list_file!r} does not exist"
     if part.db_url:
-        _, sep, rest = part.db_url.partition("://")
+        scheme, sep, rest = part.db_url.partition("://")
+        if sep and scheme.lower() not in ("text", "dbtext", "db_text"):
+            return f"db_url {part.db_url!r}: only db_text (text:///dir) is available"
         if sep and not os.path.isdir(rest):
             return f"db_text directory {rest!r} does not exist"
     return None
@@ -1300,7 +1302,7 @@ def mi_ds_set_state(core: Any, params: Any = None) -> str:
     else:
         raise MIError("Bad state value", 500)
     gtext = str(group)
-    pname = None
+    pname = _param(params, "partition", 3)
     if ":" in gtext:
         pname, _, gtext = gtext.partition(":")
     part = st.partition(pname.strip() if pname else None)
@@ -1480,7 +1482,14 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
 
     params = (getattr(program, "modparams", None) or {}).get("dispatcher", {})
     log = getattr(core, "log", None)
-    st = build_state(params, log=(lambda m: log.warn(m, "dispatcher")) if log is not None else None)
+    warn = (lambda m: log.warn(m, "dispatcher")) if log is not None else None
+    try:
+        st = build_state(params, log=warn)
+    except ValueError as e:
+        # the script load already refused bad data; if the files changed since, serve on empty data
+        if log is not None:
+            log.error(f"dispatcher: {e}; running without routing data", "dispatcher")
+        st = build_state(params, log=warn, load=False)
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
     core.modules_state["dispatcher"] = st

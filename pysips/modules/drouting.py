@@ -296,12 +296,21 @@ class DRState:
             tables[key] = db.table(name)
         return build_data(tables, self.extra_chars)
 
-    def reload(self) -> None:
+    def reload(self, inherit_state: bool = True) -> None:
         try:
             new = self.load()
         except (DBTextError, DRError) as e:
             self.warn(f"drouting: failed to load routing info, keeping the old data: {e}")
             raise MIError("Failed to reload", 500) from None
+        if inherit_state:
+            for gid, gw in new.gws.items():
+                old = self.data.gws.get(gid)
+                if old is not None:
+                    gw.disabled, gw.noen = old.disabled, old.noen
+            for cid, cr in new.carriers.items():
+                oldc = self.data.carriers.get(cid)
+                if oldc is not None:
+                    cr.flags = (cr.flags & ~DR_CR_FLAG_IS_OFF) | (oldc.flags & DR_CR_FLAG_IS_OFF)
         self.data = new
 
 
@@ -353,7 +362,12 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
         except ValueError:
             raise ValueError(f'bad probing_reply_codes {codes!r}: expected numbers like "501, 403"') from None
     if load and st.db_url:
-        _, sep, rest = st.db_url.partition("://")
+        scheme, sep, rest = st.db_url.partition("://")
+        if sep and scheme.lower() not in ("text", "dbtext", "db_text"):
+            st.warn(
+                f"drouting: db_url {st.db_url!r}: only db_text (text:///dir) is available; no routing data"
+            )
+            return st
         if sep and not _exists(rest):
             st.warn(f"drouting: db_text directory {rest!r} does not exist; no routing data")
             return st
@@ -437,7 +451,14 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
 
     params = (getattr(program, "modparams", None) or {}).get("drouting", {})
     log = getattr(core, "log", None)
-    st = build_state(params, log=(lambda m: log.warn(m, "drouting")) if log is not None else None)
+    warn = (lambda m: log.warn(m, "drouting")) if log is not None else None
+    try:
+        st = build_state(params, log=warn)
+    except ValueError as e:
+        # the script load already refused bad data; if the files changed since, serve on empty data
+        if log is not None:
+            log.error(f"drouting: {e}; running without routing data", "drouting")
+        st = build_state(params, log=warn, load=False)
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
     core.modules_state["drouting"] = st
@@ -955,8 +976,15 @@ def _p(params: Any, name: str, pos: int) -> Any:
     return None
 
 
+def _mi_bool(v: Any, default: bool) -> bool:
+    if v is None:
+        return default
+    return str(v).strip().lower() not in ("0", "n", "no", "false", "off")
+
+
 def mi_dr_reload(core: Any, params: Any = None) -> str:
-    _mi_state(core).reload()
+    """dr_reload [partition_name] [inherit_state]: new data swapped in; gateway / carrier states kept by id."""
+    _mi_state(core).reload(inherit_state=_mi_bool(_p(params, "inherit_state", 0), True))
     return "OK"
 
 
@@ -969,25 +997,45 @@ def _gw_state_name(gw: Gateway) -> str:
     return "Probing" if gw.probe_mode == 1 else "Inactive"
 
 
+def _gw_item(gw: Gateway, with_id: bool) -> dict[str, str]:
+    item = {"ID": gw.id, "IP": gw.hostport} if with_id else {}
+    if gw.attrs:
+        item["ATTRS"] = gw.attrs
+    item["State"] = _gw_state_name(gw)
+    return item
+
+
 def mi_dr_gw_status(core: Any, params: Any = None) -> Any:
     """dr_gw_status [gw_id [status 0|1]]: list every gateway, show one, or enable/disable one."""
     st = _mi_state(core)
     gwid = _p(params, "gw_id", 0)
     status = _p(params, "status", 1)
     if gwid is None:
-        return {"Gateways": [{"ID": g.id, "IP": g.hostport, "State": _gw_state_name(g)}
-                             for g in st.data.gws.values()]}  # fmt: skip
+        return {"Gateways": [_gw_item(g, True) for g in st.data.gws.values()]}
     gw = st.data.gws.get(str(gwid))
     if gw is None:
-        raise MIError("No such gateway", 404)
+        raise MIError("GW ID not found", 404)
     if status is None:
-        return {"State": _gw_state_name(gw)}
+        return _gw_item(gw, False)
     try:
         s = int(status)
     except ValueError:
         raise MIError("Bad status value", 400) from None
+    old = (gw.disabled, gw.noen)
     gw.disabled = gw.noen = s == 0
+    if (gw.disabled, gw.noen) != old:
+        st.warn(
+            f"drouting: GW <{gw.id}>/{gw.hostport} switched to [{_gw_state_name(gw).lower()}] due to MI command"
+        )
     return "OK"
+
+
+def _cr_item(cr: Carrier, with_id: bool) -> dict[str, str]:
+    item = {"ID": cr.id} if with_id else {}
+    if cr.attrs:
+        item["ATTRS"] = cr.attrs
+    item["Enabled"] = "no " if cr.flags & DR_CR_FLAG_IS_OFF else "yes"
+    return item
 
 
 def mi_dr_carrier_status(core: Any, params: Any = None) -> Any:
@@ -995,18 +1043,48 @@ def mi_dr_carrier_status(core: Any, params: Any = None) -> Any:
     cid = _p(params, "carrier_id", 0)
     status = _p(params, "status", 1)
     if cid is None:
-        return {"Carriers": [{"ID": c.id, "Enabled": "no " if c.flags & DR_CR_FLAG_IS_OFF else "yes"}
-                             for c in st.data.carriers.values()]}  # fmt: skip
+        return {"Carriers": [_cr_item(c, True) for c in st.data.carriers.values()]}
     cr = st.data.carriers.get(str(cid))
     if cr is None:
-        raise MIError("No such carrier", 404)
+        raise MIError("Carrier ID not found", 404)
     if status is None:
-        return {"Enabled": "no " if cr.flags & DR_CR_FLAG_IS_OFF else "yes"}
-    if int(status):
+        return _cr_item(cr, False)
+    try:
+        on = int(status)
+    except ValueError:
+        raise MIError("Bad status value", 400) from None
+    if on:
         cr.flags &= ~DR_CR_FLAG_IS_OFF
     else:
         cr.flags |= DR_CR_FLAG_IS_OFF
     return "OK"
+
+
+def mi_dr_number_routing(core: Any, params: Any = None) -> Any:
+    """dr_number_routing [group_id] number: the rule a number matches now (prefix, GW list, attrs)."""
+    st = _mi_state(core)
+    number = _p(params, "number", 0)
+    group = _p(params, "group_id", 1)
+    if isinstance(params, (list, tuple)) and len(params) == 2:
+        group, number = params
+    if number is None:
+        raise MIError("Invalid params", -32602)
+    import time as _time
+
+    gid = -1 if group is None else int(group)
+    groups = [gid] if gid >= 0 else sorted(st.data.rules)
+    for g in groups:
+        rule, plen, _ = find_rule(st.data, g, str(number), _time.time(), st.valid_chars)
+        if rule is not None:
+            out: dict[str, Any] = {"Matched Prefix": str(number)[:plen], "GW List": []}
+            for obj, _w in rule.dsts:
+                out["GW List"].append(
+                    {"CARRIER": obj.id} if isinstance(obj, Carrier) else {"GATEWAY": obj.id}
+                )
+            if rule.attrs:
+                out["ATTRS"] = rule.attrs
+            return out
+    return "No match"
 
 
 MODULE = ModuleSpec.build(
@@ -1178,5 +1256,7 @@ MODULE = ModuleSpec.build(
         "drouting:reload": mi_dr_reload,
         "drouting:gw_status": mi_dr_gw_status,
         "drouting:carrier_status": mi_dr_carrier_status,
+        "dr_number_routing": mi_dr_number_routing,
+        "drouting:number_routing": mi_dr_number_routing,
     },
 )

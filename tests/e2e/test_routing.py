@@ -267,3 +267,61 @@ def test_example_cfg_checks_clean(cfg_name: str) -> None:
                          timeout=60)  # fmt: skip
     assert res.returncode == 0, res.stdout + res.stderr
     assert "0 errors" in res.stdout + res.stderr
+
+
+CACHE = """
+log_level=3
+socket=udp:127.0.0.1:{proxy_port}
+loadmodule "sl.so"
+loadmodule "signaling.so"
+loadmodule "cachedb_redis.so"
+modparam("cachedb_redis", "cachedb_url", "{redis_url}")
+route {
+    if (!cache_add("redis", "hits", 1, 0, $var(n))) { send_reply(503, "cache down"); exit; }
+    cache_fetch("redis", "nothing-here", $var(x));
+    if ($rc == -2) $var(state) = "missing";
+    send_reply(200, "hits $var(n) $var(state)");
+    exit;
+}
+"""
+
+
+def _options(port: int, n: int) -> str:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        s.settimeout(3)
+        me = s.getsockname()[1]
+        msg = (
+            f"OPTIONS sip:ping@{HOST}:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {HOST}:{me};branch=z9hG4bKc{n}\r\n"
+            f"From: <sip:t@{HOST}>;tag=t{n}\r\nTo: <sip:ping@{HOST}>\r\nCall-ID: cache-{n}\r\nCSeq: 1 OPTIONS\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        s.sendto(msg.encode(), (HOST, port))
+        return s.recv(4000).decode().split("\r\n", 1)[0]
+
+
+def test_cachedb_redis_in_a_running_server_survives_an_outage(tmp_path: Path, redis_server) -> None:  # noqa: ANN001
+    proxy = free_port()
+    cfg = tmp_path / "cache.cfg"
+    cfg.write_text(fill(CACHE, proxy_port=proxy, redis_url=redis_server.url))
+    with PysipsProcess(cfg) as px:
+        assert _options(proxy, 1) == "SIP/2.0 200 hits 1 missing"
+        assert _options(proxy, 2) == "SIP/2.0 200 hits 2 missing"
+        redis_server.stop()
+        assert _options(proxy, 3) == "SIP/2.0 503 cache down"
+        assert _options(proxy, 4) == "SIP/2.0 503 cache down"
+        assert sum("unreachable" in ln for ln in px.lines) == 1, px.output()
+        redis_server.start()  # an empty server on the same port
+        deadline = time.monotonic() + 5
+        line = ""
+        n = 5
+        while time.monotonic() < deadline:
+            line = _options(proxy, n)
+            n += 1
+            if line.startswith("SIP/2.0 200"):
+                break
+            time.sleep(0.2)
+        assert line == "SIP/2.0 200 hits 1 missing"
+        assert wait_for(px, "reachable again", 0)

@@ -244,26 +244,43 @@ def test_dr_match(st: dr.DRState) -> None:
 
 def test_mi_status_and_reload(tmp_path: Path) -> None:
     dr.init({"db_url": make_db(tmp_path)})
-    gws = dr.mi_dr_gw_status(None, {})["Gateways"]
-    assert {g["ID"]: g["State"] for g in gws} == {
+    out = dr.mi_dr_gw_status(None, {})
+    assert out["Gateways"][1] == {"ID": "gwB", "IP": "127.0.0.1:5082", "ATTRS": "b-attrs", "State": "Active"}
+    assert {g["ID"]: g["State"] for g in out["Gateways"]} == {
         "gwA": "Active",
         "gwB": "Active",
         "gwC": "Active",
         "gwOff": "Disabled MI",
     }
     assert dr.mi_dr_gw_status(None, {"gw_id": "gwA", "status": 0}) == "OK"
-    assert dr.mi_dr_gw_status(None, ["gwA"]) == {"State": "Disabled MI"}
-    with pytest.raises(MIError, match="No such gateway"):
-        dr.mi_dr_gw_status(None, ["zz"])
+    assert dr.mi_dr_gw_status(None, {"gw_id": "gwA"}) == {"State": "Disabled MI"}
+    with pytest.raises(MIError) as ei:
+        dr.mi_dr_gw_status(None, {"gw_id": "zz"})
+    assert (str(ei.value), ei.value.code) == ("GW ID not found", 404)
     assert dr.mi_dr_carrier_status(None, {"carrier_id": "cr1", "status": 0}) == "OK"
-    assert dr.mi_dr_carrier_status(None, ["cr1"]) == {"Enabled": "no "}
+    assert dr.mi_dr_carrier_status(None, {"carrier_id": "cr1"}) == {"ATTRS": "cr1-attrs", "Enabled": "no "}
+    assert dr.mi_dr_carrier_status(None, {})["Carriers"][1] == {"ID": "crFirst", "Enabled": "yes"}
     (tmp_path / "dr_rules").write_text(RULE_H_3X + ":1:40::0::gwUnknown:N:::\n")
     with pytest.raises(MIError):
         dr.mi_dr_reload(None, {})
-    assert dr.mi_dr_carrier_status(None, ["cr1"]) == {"Enabled": "no "}  # the old data stays
+    assert dr.mi_dr_carrier_status(None, {"carrier_id": "cr1"})["Enabled"] == "no "  # the old data stays
     (tmp_path / "dr_rules").write_text(RULE_H_3X + "".join(RULES))
-    assert dr.mi_dr_reload(None, {}) == "OK"
-    assert dr.mi_dr_carrier_status(None, ["cr1"]) == {"Enabled": "yes"}
+    assert dr.mi_dr_reload(None, {}) == "OK"  # states are inherited by id
+    assert dr.mi_dr_carrier_status(None, {"carrier_id": "cr1"})["Enabled"] == "no "
+    assert dr.mi_dr_gw_status(None, {"gw_id": "gwA"}) == {"State": "Disabled MI"}
+    assert dr.mi_dr_reload(None, {"inherit_state": "n"}) == "OK"
+    assert dr.mi_dr_carrier_status(None, {"carrier_id": "cr1"})["Enabled"] == "yes"
+    assert dr.mi_dr_gw_status(None, {"gw_id": "gwA"}) == {"State": "Active"}
+
+
+def test_mi_number_routing(st: dr.DRState) -> None:
+    assert dr.mi_dr_number_routing(None, {"number": "4021999"}) == {
+        "Matched Prefix": "4021",
+        "GW List": [{"CARRIER": "cr1"}],
+        "ATTRS": "r4021",
+    }
+    assert dr.mi_dr_number_routing(None, {"group_id": "2", "number": "33"})["GW List"] == [{"CARRIER": "crOff"}]
+    assert dr.mi_dr_number_routing(None, {"number": "999"}) == "No match"
 
 
 def test_bad_data_is_reported_with_file_and_line(tmp_path: Path) -> None:

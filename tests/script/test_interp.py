@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -314,7 +313,8 @@ def stub_registry() -> dict:
     return out
 
 
-def test_seed_route_speed() -> None:
+def test_seed_route_runs_on_many_requests() -> None:
+    """The seed route end to end on 2000 requests (its speed is measured by tools/bench_script.py)."""
     from pysips.sip.message import parse_message
 
     req = (
@@ -334,11 +334,8 @@ def test_seed_route_speed() -> None:
     shared: dict = {}
     n = 2000
     msgs = [parse_message(req) for _ in range(n)]
-    t0 = time.perf_counter()
+    rcs = set()
     for m in msgs:
         ctx = Context(m, src=("10.0.0.1", 5060), env=env, vars=shared)
-        rc = prog.run("request", None, ctx)
-    per_request = (time.perf_counter() - t0) / n
-    assert rc == 0 and shared["dest"] == "sip:READ_BALANCE_1234567@sip:10.0.0.9:5060"
-    # measured ~12 us on the dev box; the bound leaves room for slow CI machines
-    assert per_request < 150e-6, f"{per_request * 1e6:.1f} us per request"
+        rcs.add(prog.run("request", None, ctx))
+    assert rcs == {0} and shared["dest"] == "sip:READ_BALANCE_1234567@sip:10.0.0.9:5060"
