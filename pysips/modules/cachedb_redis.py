@@ -65,8 +65,16 @@ class RedisEngine:
         self.name = name
         self.conn = conn
         self._redis = redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # no retries: redis-py's default (3 retries with backoff) would block the event loop for seconds
         self.client = redis.Redis(
-            **conn, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+            **conn,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
         )
         self.log = log or (lambda m: None)
         self.clock = clock
@@ -259,18 +267,7 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
         engines = {}
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
-    core.modules_state["cachedb_redis"] = engines
-    env = getattr(core, "env", None)
-    if env is not None:
-        previous = getattr(env, "cachedb", None)
-
-        def cachedb(name: str) -> Any:
-            eng = engines.get(name.strip())
-            if eng is None and previous is not None:
-                return previous(name)
-            return eng
-
-        env.cachedb = cachedb
+    core.modules_state["cachedb_redis"] = engines  # ProxyEnv.cachedb(name) looks engines up here
     task_status.started()
 
 

@@ -605,8 +605,12 @@ def w_cache_remove(ctx: Any, engine: str, key: str) -> int:
     b = _engine(ctx, engine)
     if b is None:
         return -1
-    b.remove(key)
-    return 1
+    return -1 if b.remove(key) is False else 1
+
+
+def _failed(b: Any) -> bool:
+    """The backend could not answer (e.g. Redis down), as opposed to "key not found"."""
+    return getattr(b, "last_error", None) is not None
 
 
 def w_cache_fetch(ctx: Any, engine: str, key: str, out: Any) -> int:
@@ -615,7 +619,7 @@ def w_cache_fetch(ctx: Any, engine: str, key: str, out: Any) -> int:
         return -1
     v = b.fetch(key)
     if v is None:
-        return -2
+        return -1 if _failed(b) else -2
     out.set(ctx, "=", str(v))
     return 1
 
@@ -626,7 +630,7 @@ def w_cache_counter_fetch(ctx: Any, engine: str, key: str, out: Any) -> int:
         return -1
     v = b.fetch(key)
     if v is None:
-        return -2
+        return -1 if _failed(b) else -2
     try:
         out.set(ctx, "=", int(v))
     except ValueError:
@@ -641,7 +645,8 @@ def _counter(ctx: Any, engine: str, key: str, delta: int, expire: int, out: Any)
         return -1
     new = b.add(key, delta, expire or 0)
     if new is None:
-        log_error(ctx, f"cache_add/sub: value of {key!r} is not a number")
+        if not _failed(b):  # an outage is logged once by the backend
+            log_error(ctx, f"cache_add/sub: value of {key!r} is not a number")
         return -1
     if out is not None:
         out.set(ctx, "=", new)
@@ -654,6 +659,15 @@ def w_cache_add(ctx: Any, engine: str, key: str, inc: int, expire: int, out: Any
 
 def w_cache_sub(ctx: Any, engine: str, key: str, dec: int, expire: int, out: Any = None) -> int:
     return _counter(ctx, engine, key, -dec, expire, out)
+
+
+def w_cache_raw_query(ctx: Any, engine: str, query: str, avp_list: str | None = None) -> int:
+    if engine.partition(":")[0] != "redis":
+        log_error(ctx, f"cache_raw_query: engine {engine!r} does not take raw queries")
+        return -1
+    from pysips.modules.cachedb_redis import w_cache_raw_query as redis_raw_query
+
+    return redis_raw_query(ctx, engine, query, avp_list)
 
 
 # ---------------------------------------------------------------- the table
@@ -813,7 +827,7 @@ MODULE = ModuleSpec.build(
         ),
         _f(
             "cache_raw_query",
-            None,
+            w_cache_raw_query,
             ParamSpec(STR, name="engine"),
             ParamSpec(STR, name="query"),
             ParamSpec(STR, optional=True, name="avp_list"),

@@ -511,9 +511,7 @@ class DialogState:
             return  # the timeout route gave the call more time ($DLG_timeout) or ended it
         self.stats["expired_dialogs"] += 1
         dlg.end_reason = "Lifetime Timeout"
-        bye = "B" in dlg.flags or (
-            self.bye_on_timeout_flag >= 0 and dlg.user_flags & (1 << self.bye_on_timeout_flag)
-        )
+        bye = "B" in dlg.flags
         if bye and dlg.state in (CONFIRMED_NA, CONFIRMED):
             self.send_request(dlg, CALLER, "BYE")
             self.send_request(dlg, CALLEE, "BYE")
@@ -911,6 +909,9 @@ def w_create_dialog(ctx: Any, flags: Any = None) -> int:
         log_error(ctx, f"create_dialog: {e}")
         return -1
     st = state_of(ctx)
+    bit = st.bye_on_timeout_flag
+    if bit >= 0 and isinstance(ctx.flags, int) and ctx.flags & (1 << bit):
+        fl = fl | {"B"}  # 1.x/2.x: a message flag set before create_dialog() asks for BYEs on timeout
     dlg = st.new_dialog(req)
     dlg.flags = fl
     dlg.caller.route_set = _caller_route_set(st.core, req, getattr(ctx, "rr_added", None))
@@ -1371,6 +1372,19 @@ def _register_pvs() -> None:
 
 
 _register_pvs()
+
+
+def _hook_rr() -> None:
+    """Match in-dialog requests inside loose_route(), as OpenSIPS's dialog rr callback does, once rr offers a
+    callback list (``rr.LOOSE_ROUTE_CALLBACKS``: fn(ctx) after a successful loose_route)."""
+    from pysips.modules import rr
+
+    hooks = getattr(rr, "LOOSE_ROUTE_CALLBACKS", None)
+    if hooks is not None and on_loose_route not in hooks:
+        hooks.append(on_loose_route)
+
+
+_hook_rr()
 
 
 # ---------------------------------------------------------------- MI

@@ -63,7 +63,6 @@ DS_COUNT_ACTIVE, DS_COUNT_INACTIVE, DS_COUNT_PROBING = 1, 2, 4
 
 PROBE_BRANCH_PREFIX = "z9hG4bKdsprobe"
 DS_TABLE_VERSIONS = (8, 9)  # 2.4 and 3.x
-_DEFAULT_PORTS = {"sip": 5060, "sips": 5061}
 _PARAM_AVPS = {
     "dst_avp": "ds_dst_failover",
     "grp_avp": "ds_grp_failover",
@@ -159,7 +158,7 @@ class Dest:
         self.uri = uri
         self.dst_uri = dst_uri
         self.host = host
-        self.port = port  # 0 = not given (matches any port in ds_is_in_list)
+        self.port = port  # the URI's port, or the protocol default as OpenSIPS resolves it
         self.ip: str | None = None
         self.sock: str | None = None
         self.flags = 0
@@ -243,7 +242,13 @@ def _split_uri(uri: str) -> tuple[str, str, int, str]:
             dst += f":{u.port}"
         for name, val in u.params:
             dst += f";{name}" if val is None else f";{name}={val}"
-    return dst, u.host, u.port or 0, u.scheme
+    if u.port:
+        port = u.port
+    else:
+        # sip_resolvehost: an address without a port gets the protocol's default one
+        tls = u.scheme == "sips" or (u.get_param("transport") or "").lower() == "tls"
+        port = 5061 if tls else 5060
+    return dst, u.host, port, u.scheme
 
 
 def build_data(rows: list[dict[str, Any]], source: str = "", log: Any = None) -> DSData:
@@ -594,12 +599,15 @@ def _missing_source(part: Partition) -> str | None:
 
 
 _LOADED: DSState | None = None
+_LOADED_FROM: dict | None = None  # the modparams dict _LOADED was built from (a server reuses that load)
 
 
 def init(params: dict[str, Any]) -> None:
     """Load the data at script load (OpenSIPS mod_init): bad data is reported by ``pysips check``."""
-    global _LOADED
+    global _LOADED, _LOADED_FROM
+    _LOADED = None
     _LOADED = build_state(params)
+    _LOADED_FROM = params
 
 
 def state(ctx: Any) -> DSState:
@@ -1267,7 +1275,7 @@ def mi_ds_list(core: Any, params: Any = None) -> dict:
                         e["priority"] = d.priority
                         if d.description:
                             e["description"] = d.description
-                    port = d.port or _DEFAULT_PORTS.get(d.dst_uri.split(":", 1)[0], 5060)
+                    port = d.port
                     e["resolved_addresses"] = [f"{d.ip or d.host}:{port}"]
                     dests.append(e)
                 sets.append({"id": s.id, "Destinations": dests})
@@ -1456,25 +1464,8 @@ class Prober:
 
 
 def install_reply_hook(core: Any, prefix: str, on_reply: Any) -> None:
-    """Let replies to our probes reach ``on_reply(branch, status)``.
-
-    Until the core offers a hook for this, the Core instance's ``on_response`` is wrapped: a reply whose top Via
-    branch starts with ``prefix`` is consumed here; any other goes on to the previous handler unchanged (so
-    several modules can chain their hooks).
-    """
-    original = core.on_response
-
-    def on_response(resp: Any, addr: tuple, transport: Any) -> None:
-        try:
-            branch = resp.via.branch or ""
-        except (PysipsError, AttributeError, IndexError):
-            branch = ""
-        if branch.startswith(prefix):
-            on_reply(branch, resp.status)
-            return
-        original(resp, addr, transport)
-
-    core.on_response = on_response
+    """Let replies to our probes (top Via branch starting with ``prefix``) reach ``on_reply(branch, status)``."""
+    core.add_reply_hook(prefix, on_reply)
 
 
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
@@ -1484,7 +1475,11 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     log = getattr(core, "log", None)
     warn = (lambda m: log.warn(m, "dispatcher")) if log is not None else None
     try:
-        st = build_state(params, log=warn)
+        if _LOADED is not None and _LOADED_FROM is params:
+            st = _LOADED  # this program's own load (init ran when the script was compiled): no second read
+            st.log = warn
+        else:
+            st = build_state(params, log=warn)
     except ValueError as e:
         # the script load already refused bad data; if the files changed since, serve on empty data
         if log is not None:

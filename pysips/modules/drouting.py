@@ -55,7 +55,14 @@ DR_PARAM_WEIGHT = 1 << 5  # 2.x-3.0 flag W (3.1+: dr_rules.sort_alg)
 DR_CR_FLAG_FIRST = 0x1
 DR_CR_FLAG_IS_OFF = 0x2
 
-_FALLBACK_AVP = "___dr_fallback__"  # internal state for rule fallback (OpenSIPS uses hidden AVPs too)
+_FALLBACK_AVP = "___dr_fallback__"
+# db_check_table_version: the versions of the 2.4 and 3.x schemas
+_TABLE_VERSIONS = {
+    "dr_gateways": (6,),
+    "dr_rules": (3, 4),
+    "dr_carriers": (2, 3),
+    "dr_groups": (2,),
+}  # internal state for rule fallback (OpenSIPS uses hidden AVPs too)
 
 
 class DRError(PysipsError):
@@ -293,6 +300,7 @@ class DRState:
         for key, name in self.tables.items():
             if key in ("dr_carriers", "dr_groups") and not _exists(db.path(name)):
                 continue  # optional tables
+            db.check_version(name, *_TABLE_VERSIONS[key])
             tables[key] = db.table(name)
         return build_data(tables, self.extra_chars)
 
@@ -379,11 +387,15 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
 
 
 _LOADED: DRState | None = None
+_LOADED_FROM: dict | None = None  # the modparams dict _LOADED was built from (a server reuses that load)
 
 
 def init(params: dict[str, Any]) -> None:
-    global _LOADED
+    """Load the data at script load (OpenSIPS mod_init): bad data is reported by ``pysips check``."""
+    global _LOADED, _LOADED_FROM
+    _LOADED = None
     _LOADED = build_state(params)
+    _LOADED_FROM = params
 
 
 def state(ctx: Any) -> DRState:
@@ -453,7 +465,11 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     log = getattr(core, "log", None)
     warn = (lambda m: log.warn(m, "drouting")) if log is not None else None
     try:
-        st = build_state(params, log=warn)
+        if _LOADED is not None and _LOADED_FROM is params:
+            st = _LOADED  # this program's own load (init ran when the script was compiled): no second read
+            st.log = warn
+        else:
+            st = build_state(params, log=warn)
     except ValueError as e:
         # the script load already refused bad data; if the files changed since, serve on empty data
         if log is not None:

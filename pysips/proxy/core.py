@@ -54,7 +54,7 @@ class Core:
         self.env: Any = None  # ProxyEnv, set by the server
         self.tm: Any = None  # the stateful engine, set by the server
         self.b2b: Any = None  # the B2BUA engine, set by the server when b2b_logic is loaded
-        self.on_reply_hook: Callable | None = None
+        self.reply_hooks: list[tuple[str, Callable]] = []
         # fn(out, ctx, transport) for each request copy forward_stateless() sends (topology_hiding, dialog)
         self.forward_callbacks: list[Callable] = []
         self.has_onreply = program is not None and ("onreply", None) in getattr(program, "routes", {})
@@ -269,7 +269,18 @@ class Core:
         if tm is not None:
             tm.after_script(ctx)
 
+    def add_reply_hook(self, prefix: str, fn: Callable[[str, int], Any]) -> None:
+        """Replies whose top Via branch starts with `prefix` go to ``fn(branch, status)`` and nowhere else
+        (requests a module sent on its own, e.g. dispatcher / drouting OPTIONS probes)."""
+        self.reply_hooks.append((prefix, fn))
+
     def on_response(self, resp: Response, addr: tuple, transport: Any) -> None:
+        if self.reply_hooks:
+            branch = resp.via.branch or ""
+            for prefix, fn in self.reply_hooks:
+                if branch.startswith(prefix):
+                    fn(branch, resp.status)
+                    return
         b2b = self.b2b
         if b2b is not None and b2b.on_response(resp, addr, transport):
             return

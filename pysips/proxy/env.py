@@ -34,6 +34,12 @@ class ProxyEnv(Env):
     def is_myself(self, host: str, port: int | None = None) -> bool:
         return self.core.is_myself(host, port)
 
+    def cachedb(self, name: str) -> Any:
+        """The cache engine behind cache_*("name", ...) for engines other than "local" (cachedb_redis)."""
+        from pysips.modules.cachedb_redis import get_engine
+
+        return get_engine(self.core, name)
+
     # ------------------------------------------------------------ replies and forwarding
 
     def reply(self, ctx: Context, code: int, reason: str, stateful: bool | None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pysips.modules import cachedb_redis as cr
@@ -70,7 +72,9 @@ def test_outage_logs_once_and_recovers(redis_server) -> None:  # noqa: ANN001
                          clock=lambda: now[0])  # fmt: skip
     assert eng.store("a", "1") is True
     redis_server.stop()
+    t0 = time.monotonic()
     assert eng.store("a", "2") is False
+    assert time.monotonic() - t0 < 0.5  # no client-side retries with back-off: the failure is immediate
     assert cr.fetch_rc(eng, "a") == (-1, None)  # an error, not "not found"
     assert eng.add("n", 1) is None
     assert len(logs) == 1 and "unreachable" in logs[0]

@@ -536,3 +536,11 @@ async def test_dialog_of_a_locally_answered_invite_is_dropped(autojump_clock: An
         (dlg,) = b.dialogs.by_did.values()
         await trio.sleep(dialog.UNBOUND_TTL + 1)
         assert b.dialogs.by_did == {} and dlg.state == dialog.DELETED
+
+
+async def test_bye_on_timeout_flag_1x_style(autojump_clock: Any) -> None:
+    mp = 'modparam("dialog", "bye_on_timeout_flag", 3)\nmodparam("dialog", "default_timeout", 2)'
+    async with open_bench(cfg(initial="setflag(3); create_dialog();", modparams=mp)) as b:
+        await establish(b)
+        await trio.sleep(2.2)
+        assert b.take_one(B, "BYE") and b.take_one(A, "BYE")

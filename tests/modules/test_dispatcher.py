@@ -281,7 +281,9 @@ def test_is_in_list_and_count(db: str) -> None:
     c = _ctx()
     assert ds.w_ds_is_in_list(c, "127.0.0.1", 5072) == 1
     assert ds.w_ds_is_in_list(c, "127.0.0.1", 5099) == -1
-    assert ds.w_ds_is_in_list(c, "10.0.0.9", 5099, 2) == 1  # no port in the URI: any port
+    assert ds.w_ds_is_in_list(c, "10.0.0.9", 5099, 2) == -1  # no port in the URI: the default 5060
+    assert ds.w_ds_is_in_list(c, "10.0.0.9", 5060, 2) == 1
+    assert ds.w_ds_is_in_list(c, "10.0.0.9", 0, 2) == 1  # port 0: any port
     assert ds.w_ds_is_in_list(c, "10.0.0.9", 0, 1) == -1
     assert ds.w_ds_is_in_list(c, "not-an-ip", 0) == -1
     st.default.data.by_id[1].dlist[1].flags = ds.DS_PROBING_DST

@@ -279,7 +279,9 @@ def test_mi_number_routing(st: dr.DRState) -> None:
         "GW List": [{"CARRIER": "cr1"}],
         "ATTRS": "r4021",
     }
-    assert dr.mi_dr_number_routing(None, {"group_id": "2", "number": "33"})["GW List"] == [{"CARRIER": "crOff"}]
+    assert dr.mi_dr_number_routing(None, {"group_id": "2", "number": "33"})["GW List"] == [
+        {"CARRIER": "crOff"}
+    ]
     assert dr.mi_dr_number_routing(None, {"number": "999"}) == "No match"
 
 
@@ -367,3 +369,10 @@ def test_gateway_probing(tmp_path: Path) -> None:
     assert prober.send_round(30.0) == 1
     prober.probes.on_reply(parse_message(core.t.sent[-1][0]).via.branch, 200)
     assert not gws_["always"].disabled
+
+
+def test_table_versions_are_checked(tmp_path: Path) -> None:
+    url = make_db(tmp_path)
+    (tmp_path / "version").write_text("table_name(string) table_version(int) \ndr_gateways:5\ndr_rules:4\n")
+    with pytest.raises(ValueError, match="table 'dr_gateways' has version 5, expected 6"):
+        dr.init({"db_url": url})
