@@ -34,6 +34,12 @@ def load_program(path: str, out: Any = None) -> tuple[Any, Any] | None:
     if not any(e.severity == "error" for e in errors):
         program, cerrors = compile_script(script)
         errors = list(errors) + list(cerrors)
+        from pysips.b2b.scenario_xml import load_script_scenarios
+
+        scenarios, serrors = load_script_scenarios(script)
+        errors += serrors
+        if program is not None:
+            program.b2b_scenarios = scenarios
     for e in errors:
         print(e.format(), file=out)
     nerr = sum(1 for e in errors if e.severity == "error")

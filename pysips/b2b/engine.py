@@ -705,11 +705,12 @@ class B2BEngine:
         )
         srv = SrvRef(leg, req, txn, transport)
         txn.user_data = srv
+        # OpenSIPS does not enforce CSeq order inside b2b dialogs (sipssert b2b/28 sends BYE 2 after INVITE 3)
         cseq = req.cseq.number
-        if leg.remote_cseq is not None and cseq <= leg.remote_cseq:
-            self._reply(srv, 500, "Server Internal Error")  # RFC 3261 12.2.2: out of order
-            return
-        leg.remote_cseq = cseq
+        if leg.remote_cseq is None or cseq > leg.remote_cseq:
+            leg.remote_cseq = cseq
+        if method == "INVITE":
+            self._reply(srv, 100, "Trying")
         tup = leg.tup
         if tup.ended:
             self._reply(srv, 481, "Call/Transaction Does Not Exist")
@@ -735,6 +736,10 @@ class B2BEngine:
         if method == "BYE":
             self._on_bye(leg, peer, srv, req)
             return 1
+        if method == "INVITE" and leg.inv_srv is not None:
+            # RFC 3261 14.2: a second INVITE from the same side before the first one got its final reply
+            self._reply(srv, 500, "Server Internal Error", extra=[("Retry-After", "1")])
+            return -1
         if method in _GLARE_METHODS and self._offer_pending(leg, peer, method == "INVITE"):
             self._reply(srv, 491, "Request Pending")
             return -1
@@ -877,6 +882,9 @@ class B2BEngine:
         dname: str | None = None,
         adv_contact: str | None = None,
     ) -> int:
+        dest = dest.strip()
+        if dest.startswith("<") and ">" in dest:
+            dest = dest[1 : dest.index(">")]  # a name-addr, e.g. $hdr(Refer-To)
         try:
             parse_uri(dest)
             if proxy:
@@ -968,7 +976,7 @@ class B2BEngine:
             if e == "this":
                 return call.leg
             if e == "peer":
-                return call.leg.peer
+                return call.leg.peer or call.peer
             leg = tup.ents.get(e)
             if leg is not None and leg.state != ENDED:
                 return leg

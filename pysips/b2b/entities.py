@@ -200,7 +200,7 @@ class B2BCall:
     """What the b2b_logic route functions act on (``ctx.b2b``): the tuple, the entity the message belongs to, and
     the request's server transaction or the reply's client transaction."""
 
-    __slots__ = ("engine", "tup", "leg", "srv", "cli", "msg", "done")
+    __slots__ = ("engine", "tup", "leg", "peer", "srv", "cli", "msg", "done")
 
     def __init__(
         self, engine: Any, tup: Any, leg: Leg, srv: SrvRef | None, cli: CliRef | None, msg: Any
@@ -208,6 +208,7 @@ class B2BCall:
         self.engine = engine
         self.tup = tup
         self.leg = leg
+        self.peer = leg.peer  # "peer" in b2b_bridge() even after b2b_end_dlg_leg() / b2b_delete_entity()
         self.srv = srv
         self.cli = cli
         self.msg = msg

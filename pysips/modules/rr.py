@@ -187,7 +187,19 @@ def _set_routes(msg: Any, values: list[str]) -> None:
         msg.add_header("Route", v)
 
 
+# Called with the context after loose_route() routed an in-dialog request (dialog matching hooks in here).
+LOOSE_ROUTE_CALLBACKS: list = []
+
+
 def w_loose_route(ctx: Any) -> int:
+    rc = _loose_route(ctx)
+    if rc == 1 and LOOSE_ROUTE_CALLBACKS:
+        for cb in LOOSE_ROUTE_CALLBACKS:
+            cb(ctx)
+    return rc
+
+
+def _loose_route(ctx: Any) -> int:
     req = request_of(ctx)
     if req is None:
         return -1

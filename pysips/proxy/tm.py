@@ -177,8 +177,15 @@ class TM:
                     ud.timer = None
             elif type(ev) is TimeoutEvent:
                 ud = ev.txn.user_data
-                if type(ud) is Branch and ev.timer in ("B", "F"):
-                    self._branch_timeout(ud)
+                if ev.timer in ("B", "F"):
+                    if type(ud) is Branch:
+                        self._branch_timeout(ud)
+                    elif (
+                        ud is not None
+                        and getattr(ud, "on_reply", None) is not None
+                        and ev.txn.request is not None
+                    ):
+                        ud.on_reply(ud, make_response(ev.txn.request, 408, "Request Timeout"))
             elif type(ev) is TransportErrorEvent:
                 ud = ev.txn.user_data
                 if type(ud) is Branch:
@@ -414,7 +421,11 @@ class TM:
             return True
         branch = txn.user_data
         if type(branch) is not Branch:
-            self._flush()  # a reply to our own CANCEL
+            # a reply to a request pysips generated (our CANCEL, a dialog module's PRACK / OPTIONS ping...)
+            cb = getattr(branch, "on_reply", None)
+            if cb is not None:
+                cb(branch, resp)
+            self._flush()
             return True
         self._branch_reply(branch, resp, addr, transport)
         self._flush()

@@ -47,6 +47,9 @@ def check_script(path: str, generation: int | None = None) -> CheckResult:
 
         program, semantic = compile_script(script)
         result.diagnostics.extend(semantic)
+        from pysips.b2b.scenario_xml import check_scenarios
+
+        result.diagnostics.extend(check_scenarios(script))
         result.unimplemented = program.unimplemented
     return result
 

@@ -20,6 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import trio
@@ -46,6 +47,19 @@ class _PyLog:
 
     def info(self, text: str, module: str = "store") -> None:
         self._log.info(text)
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _cmd3(cmd: bytes, a: bytes, b: bytes) -> bytes:
+    return b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(cmd), cmd, len(a), a, len(b), b)
 
 
 def encode_record(record: Mapping[str, Any]) -> dict[str, str]:
@@ -97,8 +111,9 @@ class RedisStore:
         timeout: float = 2.0,
         max_backoff: float = 2.0,
         index: bool = True,
+        chunk: int = 2000,
     ) -> None:
-        self.url = url
+        self.url = _redact(url)  # for log lines; the client gets the real one
         self.db_mode = db_mode
         self.update_period = float(update_period)
         self.prefixes: dict[str, str] = {**DEFAULT_PREFIXES, **(prefixes or {})}
@@ -108,6 +123,7 @@ class RedisStore:
         self.max_pending = max_pending
         self.max_backoff = max_backoff
         self.index = index
+        self.chunk = chunk  # changes per round trip: bounds a flush's memory spike and GIL hold
         # redis-py's own retries would stall a flush for seconds during an outage; the flusher retries instead
         self.client = redis.Redis.from_url(
             url,
@@ -122,7 +138,7 @@ class RedisStore:
         self._scope: trio.CancelScope | None = None
         self._down = False
         self._overflow_logged = False
-        self.flushes = 0  # pipelines written successfully
+        self.flushes = 0  # flushes that wrote a batch completely
         self.flushed = 0  # changes written successfully
 
     # ------------------------------------------------------------------ hot path
@@ -180,21 +196,62 @@ class RedisStore:
     # ------------------------------------------------------------------ writing
 
     def _write_batch(self, batch: dict[tuple[str, str], Record | None]) -> None:
-        """Runs in a worker thread: the whole batch as one round trip."""
-        pipe = self.client.pipeline(transaction=False)
-        index = self.index
-        for (kind, key), record in batch.items():
-            prefix = self._prefix(kind)
-            name = prefix + key
-            pipe.delete(name)
-            if record is None:
-                if index:
-                    pipe.srem(prefix, key)
-            else:
-                pipe.hset(name, mapping=encode_record(record))
-                if index:
-                    pipe.sadd(prefix, key)
-        pipe.execute()
+        """Runs in a worker thread: one round trip per ``chunk`` changes (one for a usual batch).
+
+        Commands are packed here rather than through redis-py's pipeline, whose generic packer cost ~4x more
+        CPU (tools/bench_store.py); the worker thread competes with the SIP loop for the GIL, so it counts.
+        """
+        items = list(batch.items())
+        for start in range(0, len(items), self.chunk):
+            buf: list[bytes] = []
+            ncmds = 0
+            for (kind, key), record in items[start : start + self.chunk]:
+                prefix = self._prefix(kind).encode()
+                bkey = key.encode()
+                name = prefix + bkey
+                buf.append(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(name), name))
+                ncmds += 1
+                if record is None:
+                    if self.index:
+                        buf.append(_cmd3(b"SREM", prefix, bkey))
+                        ncmds += 1
+                    continue
+                fields = encode_record(record)
+                buf.append(b"*%d\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n" % (2 + 2 * len(fields), len(name), name))
+                for fname, value in fields.items():
+                    bf = fname.encode()
+                    bv = value.encode()
+                    buf.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(bf), bf, len(bv), bv))
+                ncmds += 1
+                if self.index:
+                    buf.append(_cmd3(b"SADD", prefix, bkey))
+                    ncmds += 1
+            self._round_trip(b"".join(buf), ncmds)
+
+    def _round_trip(self, packed: bytes, ncmds: int) -> None:
+        """Send ``ncmds`` packed commands at once and read every reply (a MULTI-less pipeline)."""
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command([packed])
+            rejected: list[str] = []
+            for _ in range(ncmds):
+                try:
+                    conn.read_response()
+                except redis.ResponseError as exc:
+                    rejected.append(str(exc))
+        except BaseException:
+            # a reply stream cut midway cannot be resumed: the connection goes, the batch is retried
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+        if rejected:
+            # a data error (e.g. WRONGTYPE on a key someone else wrote) would fail again on retry: report it
+            self.stats["store_errors"] += len(rejected)
+            self.log.error(
+                f"redis store {self.url}: {len(rejected)} commands rejected: {rejected[0]}", "store"
+            )
 
     async def flush(self) -> bool:
         async with self._lock:
@@ -214,13 +271,14 @@ class RedisStore:
                 raise
             self.flushes += 1
             self.flushed += len(batch)
-            if self._down:
-                self._down = False
-                self._overflow_logged = False
-                self.log.info(
-                    f"redis store {self.url}: reachable again, wrote {len(batch)} pending changes", "store"
-                )
+            self._recovered(f", wrote {len(batch)} pending changes")
             return not self._dirty
+
+    def _recovered(self, detail: str = "") -> None:
+        if self._down:
+            self._down = False
+            self._overflow_logged = False
+            self.log.info(f"redis store {self.url}: reachable again{detail}", "store")
 
     def _failed(self, exc: Exception) -> None:
         self.stats["store_errors"] += 1
@@ -267,24 +325,39 @@ class RedisStore:
 
     # ------------------------------------------------------------------ reading
 
+    # Reads hold the flush lock: with no batch in flight, Redis holds everything older than the dirty map,
+    # so overlaying the dirty map on what was read gives the latest state.
+
     async def get(self, kind: str, key: str) -> Record | None:
-        pending = self._dirty.get((kind, key), ...)
-        if pending is not ...:
-            return None if pending is None else dict(pending)
-        try:
-            fields = await trio.to_thread.run_sync(self.client.hgetall, self._prefix(kind) + key)
-        except Exception as exc:
-            self._failed(exc)
-            return None
-        return decode_record(fields) if fields else None
+        async with self._lock:
+            pending = self._dirty.get((kind, key), ...)
+            if pending is not ...:
+                return None if pending is None else dict(pending)
+            try:
+                fields = await trio.to_thread.run_sync(self.client.hgetall, self._prefix(kind) + key)
+            except Exception as exc:
+                self._failed(exc)
+                return None
+            self._recovered()
+            pending = self._dirty.get((kind, key), ...)
+            if pending is not ...:
+                return None if pending is None else dict(pending)
+            return decode_record(fields) if fields else None
 
     async def load_all(self, kind: str) -> dict[str, Record]:
-        try:
-            out = await trio.to_thread.run_sync(self._load_kind, kind)
-        except Exception as exc:
-            self._failed(exc)
-            self.log.error(f"redis store {self.url}: cannot load {kind!r} records, starting empty", "store")
-            out = {}
+        async with self._lock:
+            try:
+                out = await trio.to_thread.run_sync(self._load_kind, kind)
+                self._recovered()
+            except Exception as exc:
+                self._failed(exc)
+                self.log.error(
+                    f"redis store {self.url}: cannot load {kind!r} records, starting empty", "store"
+                )
+                out = {}
+            return self._overlay(kind, out)
+
+    def _overlay(self, kind: str, out: dict[str, Record]) -> dict[str, Record]:
         for (k, key), record in self._dirty.items():
             if k == kind:
                 if record is None:

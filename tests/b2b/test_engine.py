@@ -302,15 +302,35 @@ def test_other_requests_pass_both_ways(method):
     assert bench.take_one(B, 200).cseq.number == 5
 
 
-def test_in_dialog_retransmission_is_absorbed_and_old_cseq_refused():
+def test_in_dialog_retransmission_is_absorbed_and_cseq_order_not_enforced():
     bench = Bench()
     inv_b, ok_a = setup_call(bench)
     confirm(bench, ok_a)
     bench.feed(in_dialog_a("INFO", ok_a, 5, "z9hG4bK-i1"), A)
     bench.feed(in_dialog_a("INFO", ok_a, 5, "z9hG4bK-i1"), A)
     assert len(bench.take(B)) == 1
+    # like OpenSIPS b2b_entities (sipssert b2b/28 sends BYE 2 after INVITE 3): a lower CSeq still passes
     bench.feed(in_dialog_a("INFO", ok_a, 4, "z9hG4bK-i2"), A)
-    assert bench.take_one(A, 500)
+    assert bench.take_one(B, "INFO").cseq.number == 3
+
+
+def test_overlapping_reinvite_from_the_same_side_gets_500():
+    """sipssert b2b/28.top-hiding-overlapping: 100 for each re-INVITE, 500 for the second one from the same side
+    while the first is pending, 491 for the other side's INVITE crossing it."""
+    bench = Bench()
+    inv_b, ok_a = setup_call(bench)
+    confirm(bench, ok_a)
+    bench.feed(in_dialog_b("INVITE", inv_b, "btag-1", 1, "z9hG4bK-r1", body=SDP_B), B)
+    assert bench.take_one(B, 100)
+    re1 = bench.take_one(A, "INVITE")
+    bench.feed(in_dialog_b("INVITE", inv_b, "btag-1", 2, "z9hG4bK-r2", body=SDP_B), B)
+    got = bench.take(B)
+    assert [m.status for m in got] == [100, 500] and got[1].cseq.number == 2
+    bench.feed(in_dialog_a("INVITE", ok_a, 2, "z9hG4bK-ar", body=SDP_A), A)
+    assert [m.status for m in bench.take(A)] == [100, 491]
+    bench.feed(reply_a(re1, 200, SDP_A), A)
+    ok1 = bench.take_one(B, 200)
+    assert ok1.cseq.number == 1
 
 
 # ------------------------------------------------------------------ CANCEL and timeouts

@@ -7,7 +7,7 @@ from typing import Any
 
 from pysips.modules import b2b_logic as M
 from pysips.script.pvars import parse_pv
-from tests.b2b._harness import SDP_A, SDP_B, A, Bench, in_dialog_a, in_dialog_b, invite_a, reply_a, reply_b
+from tests.b2b._harness import SDP_A, SDP_B, A, B, Bench, in_dialog_a, in_dialog_b, invite_a, reply_a, reply_b
 
 MEDIA = ("10.0.0.5", 5070)
 CALLEE = ("10.0.0.6", 5080)
@@ -119,3 +119,61 @@ def test_init_request_without_entities_fails():
     bench = Bench(NoEntities())
     bench.feed(invite_a(), A)
     assert NoEntities.rc == -1 and bench.engine.tuple_count == 0
+
+
+class Refer:
+    """sipssert b2b/03: on REFER, 202 + end the referrer's leg + bridge its peer to the Refer-To target."""
+
+    def __init__(self) -> None:
+        self.routes = {("request", None): 1, ("request", "b2b_logic_request"): 1, ("request", "b2b_reply"): 1}
+        self.replies: list[int] = []
+
+    def run(self, kind: str, name: str | None, ctx: Any) -> int:
+        if name is None:
+            if ctx.msg.to.tag is not None:
+                return 0
+            M.w_b2b_server_new(ctx, "caller")
+            M.w_b2b_client_new(ctx, "callee", "sip:bob@10.0.0.2:5062")
+            M.w_b2b_init_request(ctx, "refer", None, "b2b_logic_request", "b2b_reply")
+            return 0
+        if name == "b2b_reply":
+            self.replies.append(ctx.msg.status)
+            return M.w_b2b_handle_reply(ctx)
+        if ctx.msg.method != "REFER":
+            return M.w_b2b_pass_request(ctx)
+        M.w_b2b_send_reply(ctx, 202, "Accepted")
+        M.w_b2b_end_dlg_leg(ctx)
+        M.w_b2b_client_new(ctx, "referee", ctx.msg.get_header("Refer-To"))
+        return M.w_b2b_bridge(ctx, "peer", "referee")
+
+
+def test_refer_bridges_the_peer_to_the_target_and_reply_route_sees_replies():
+    bench = Bench(Refer())
+    inv_b, ok_a = _setup_refer_call(bench)
+    assert 180 in bench.program.replies and 200 in bench.program.replies
+    # the callee transfers the caller to 10.0.0.6
+    refer = in_dialog_b("REFER", inv_b, "btag-1", 1, "z9hG4bK-ref")
+    refer = refer.replace(b"Content-Length: 0", b"Refer-To: <sip:carol@10.0.0.6:5080>\r\nContent-Length: 0")
+    bench.feed(refer, B)
+    got_b = bench.take(B)
+    assert sorted(str(m.status if not m.is_request else m.method) for m in got_b) == ["202", "BYE"]
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == b"" and str(inv_c.ruri) == "sip:carol@10.0.0.6:5080"
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    reinv = bench.take_one(A, "INVITE")
+    bench.feed(reply_a(reinv, 200, SDP_A), A)
+    assert bench.take_one(CALLEE, "ACK").body == SDP_A
+    assert bench.take_one(A, "ACK")
+    bench.feed(in_dialog_a("BYE", ok_a, 2, "z9hG4bK-bye"), A)
+    assert bench.take_one(CALLEE, "BYE")
+
+
+def _setup_refer_call(bench: Bench):
+    bench.feed(invite_a(), A)
+    inv_b = bench.take_one(B, "INVITE")
+    bench.feed(reply_b(inv_b, 180), B)
+    bench.feed(reply_b(inv_b, 200, SDP_B), B)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    bench.take()
+    return inv_b, ok_a

@@ -140,6 +140,9 @@ def test_url_and_key_helpers() -> None:
     assert normalize_redis_url("redis://10.0.0.1:6379/") == "redis://10.0.0.1:6379/"
     assert normalize_redis_url("redis://user:pw@h:1/0") == "redis://user:pw@h:1/0"
     assert b2be_key(1, "t0", "t1", "cid@h") == "1$t0$t1$cid@h"
+    st = open_store("redis://user:secret@127.0.0.1:6399/1")
+    assert st.url == "redis://user:***@127.0.0.1:6399/1"  # log lines never show the password
+    assert st.client.connection_pool.connection_kwargs["password"] == "secret"
 
 
 def test_record_encoding_round_trip() -> None:
@@ -217,6 +220,34 @@ async def test_write_behind_batches_into_one_round_trip(redis_server, monkeypatc
     assert len(loaded) == 250
     assert loaded["k5"] == {"state": -5} and loaded["k150"] == {"state": 150} and "k260" not in loaded
     assert raw(redis_server).scard("b2be$") == 250
+    await st.close()
+
+
+async def test_large_batch_is_chunked(redis_server, monkeypatch) -> None:
+    st = open_store(redis_server.url, core=FakeCore(), chunk=1000)
+    assert await st.get("b2be", "warm-up") is None
+    sends = SendCounter(monkeypatch)
+    for i in range(2500):
+        st.put("b2be", f"k{i}", {"i": i})
+    assert await st.flush()
+    assert sends.count == 3 and st.flushes == 1
+    assert raw(redis_server).scard("b2be$") == 2500
+    await st.close()
+
+
+async def test_rejected_command_is_reported_not_retried(redis_server) -> None:
+    core = FakeCore()
+    st = open_store(redis_server.url, core=core)
+    r = raw(redis_server)
+    r.set("b2be$", "someone else's string")  # the index set's name is taken: SADD fails, HSET succeeds
+    st.put("b2be", "k", {"i": 1})
+    assert await st.flush()
+    assert st.pending == 0 and core.stats["store_errors"] == 1
+    assert core.log.level("error") == [
+        f"redis store {redis_server.url}: 1 commands rejected: "
+        "WRONGTYPE Operation against a key holding the wrong kind of value"
+    ]
+    assert r.hgetall("b2be$k") == {"i": "1", "__ints__": "i"}
     await st.close()
 
 
@@ -326,6 +357,9 @@ async def test_load_all_with_redis_down_starts_empty(redis_server) -> None:
     errors = core.log.level("error")
     assert len(errors) == 2
     assert errors[1] == f"redis store {redis_server.url}: cannot load 'b2be' records, starting empty"
+    redis_server.start()
+    assert await st.load_all("b2be") == {}
+    assert core.log.level("info") == [f"redis store {redis_server.url}: reachable again"]
     await st.close()
 
 
@@ -371,6 +405,27 @@ async def test_cancel_during_pipeline_neither_loses_nor_repeats(redis_server, mo
     assert raw(redis_server).scard("b2be$") == 50
     assert await st.flush()
     assert calls == [50]
+    await st.close()
+
+
+async def test_get_waits_for_a_batch_in_flight(redis_server, monkeypatch) -> None:
+    st = open_store(redis_server.url, core=FakeCore())
+    original = st._write_batch
+    started = threading.Event()
+
+    def slow(batch):
+        started.set()
+        time.sleep(0.1)
+        original(batch)
+
+    monkeypatch.setattr(st, "_write_batch", slow)
+    st.put("b2be", "k", {"v": "1"})
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(st.flush)
+        await trio.to_thread.run_sync(started.wait, 2)
+        assert st.pending == 0  # the batch is out of the dirty map but not yet in Redis
+        assert await st.get("b2be", "k") == {"v": "1"}
+        assert await st.load_all("b2be") == {"k": {"v": "1"}}
     await st.close()
 
 
