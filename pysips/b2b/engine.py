@@ -632,7 +632,14 @@ class B2BEngine:
         return leg.dest
 
     def _build(
-        self, leg: Leg, method: str, cseq: int, src: Any = None, body: bytes = b"", branch: str | None = None
+        self,
+        leg: Leg,
+        method: str,
+        cseq: int,
+        src: Any = None,
+        body: bytes = b"",
+        branch: str | None = None,
+        extra: list[tuple[str, str]] | None = None,
     ) -> Request:
         headers = [
             ("Via", self.core.make_via(leg.transport, branch or new_branch())),
@@ -650,9 +657,19 @@ class B2BEngine:
             if mf is not None and mf > 0:
                 headers[1] = ("Max-Forwards", str(mf - 1))
             headers += self._passed(src, extra=("RAck",) if method == "PRACK" else ())
+        if extra:
+            headers += extra
         return Request(method, leg.remote_target, headers, body)
 
-    def _send_request(self, leg: Leg, method: str, src: Any, srv: SrvRef | None) -> CliRef | None:
+    def _send_request(
+        self,
+        leg: Leg,
+        method: str,
+        src: Any,
+        srv: SrvRef | None,
+        extra: list[tuple[str, str]] | None = None,
+        body: bytes | None = None,
+    ) -> CliRef | None:
         try:
             dest = self._dest(leg)
         except (OSError, SIPParseError, ValueError) as e:
@@ -661,7 +678,9 @@ class B2BEngine:
                 self._reply(srv, 500, "Server Internal Error")
             return None
         leg.local_cseq += 1
-        req = self._build(leg, method, leg.local_cseq, src, src.body if src is not None else b"")
+        if body is None:
+            body = src.body if src is not None else b""
+        req = self._build(leg, method, leg.local_cseq, src, body, extra=extra)
         cli = CliRef(leg, srv, leg.transport, method, leg.local_cseq)
         txn = self.layer.new_client_transaction(req, dest, self.now(), transport=leg.transport.proto.upper())
         txn.user_data = cli
@@ -993,10 +1012,15 @@ class B2BEngine:
             self.log.error(f"b2b_bridge: entity {old.eid or old.key} cannot be bridged now", "b2b_logic")
             return -1
         max_duration = None
+        notify = rollback = False
         for item in (flags or "").split(","):
             name, _, value = item.strip().partition("=")
             if name == "max_duration" and value.strip().isdigit():
                 max_duration = int(value)
+            elif name == "notify":
+                notify = True
+            elif name == "rollback-failed":
+                rollback = True
         try:
             new = self._new_client_leg(tup, spec)
         except (SIPParseError, OSError, ValueError) as e:
@@ -1004,6 +1028,15 @@ class B2BEngine:
             return -1
         clients.pop(spec.eid, None)
         br = Bridge(old, new, max_duration)
+        initiator = call.leg if call.leg is not old and call.leg.state != ENDED else None
+        br.initiator = initiator
+        br.notify = notify and initiator is not None
+        br.rollback = rollback
+        br.prev = (tup.server, tup.client)
+        msg = call.msg
+        br.refer_id = msg.cseq.number if msg is not None and msg.is_request else 0
+        if br.notify:
+            self._bridge_notify(br, None)
         tup.bridge = br
         tup.state = -1
         new.inv_cli.bridge = br
@@ -1060,6 +1093,34 @@ class B2BEngine:
         self.dialogs[(n.call_id, n.local_tag)] = n
         return n
 
+    def _bridge_notify(self, br: Bridge, resp: Response | None) -> None:
+        """RFC 3515 progress of a transfer to the entity that asked for it (OpenSIPS send_bridge_notify)."""
+        ini = br.initiator
+        if ini is None or ini.state == ENDED:
+            return
+        event = f"refer;id={br.refer_id}" if br.refer_id else "refer"
+        if resp is None:
+            state, frag = "active;expires=60", "SIP/2.0 100 Trying"
+        else:
+            state, frag = "terminated;reason=noresource", f"SIP/2.0 {resp.status} {resp.reason}"
+        extra = [("Event", event), ("Content-Type", "message/sipfrag"), ("Subscription-State", state)]
+        self._send_request(ini, "NOTIFY", None, None, extra=extra, body=frag.encode())
+
+    def _rollback(self, br: Bridge) -> None:
+        """rollback-failed: the new entity refused; the old one stays with whom it talked to before."""
+        tup = br.old.tup
+        new = br.new
+        new.state = ENDED
+        self._delete_entity(new)
+        prev_server, prev_client = br.prev
+        tup.server, tup.client = prev_server, prev_client
+        other = br.initiator if br.initiator is not None and br.initiator.state != ENDED else None
+        br.old.peer = other
+        if other is not None:
+            other.peer = br.old
+        tup.bridge = None
+        tup.state = 0
+
     def _bridge_reply(self, cli: CliRef, resp: Response) -> None:
         br: Bridge = cli.bridge
         status = resp.status
@@ -1076,7 +1137,12 @@ class B2BEngine:
                     self._learn_remote(leg, resp, early=True)
                 return
             if status >= 300:
-                self.log.info(f"b2b: bridging {leg.eid} failed with {status}; ending the call", "b2b_logic")
+                self.log.info(f"b2b: bridging {leg.eid} failed with {status}", "b2b_logic")
+                if br.notify:
+                    self._bridge_notify(br, resp)
+                if br.rollback and br.old.state == CONFIRMED:
+                    self._rollback(br)
+                    return
                 leg.state = ENDED
                 self._terminate(tup)
                 return
@@ -1089,6 +1155,13 @@ class B2BEngine:
             leg.state = CONFIRMED
             leg.ack_cseq = cli.cseq
             leg.ack_data = None
+            if br.notify:
+                self._bridge_notify(br, resp)
+            ini = br.initiator
+            if ini is not None and ini is not br.old and ini.state != ENDED:
+                # OpenSIPS ends the bridge initiator (the REFER sender) once the new entity answered
+                self._end_leg(ini)
+                self._delete_entity(ini)
             if tup.ended or br.old.state != CONFIRMED or tup.bridge is not br:
                 self._send_ack(leg, None)
                 self._send_bye(leg)

@@ -188,12 +188,17 @@ class ClientSpec:
 class Bridge:
     """b2b_bridge(old, new) in progress: INVITE (no SDP) to `new`, re-INVITE `old` with its offer, ACK both."""
 
-    __slots__ = ("old", "new", "max_duration")
+    __slots__ = ("old", "new", "max_duration", "initiator", "notify", "rollback", "prev", "refer_id")
 
     def __init__(self, old: Leg, new: Leg, max_duration: int | None) -> None:
         self.old = old
         self.new = new
         self.max_duration = max_duration
+        self.initiator: Leg | None = None  # the entity whose request triggered b2b_bridge (REFER sender)
+        self.notify = False
+        self.rollback = False
+        self.prev: tuple = (None, None)  # tup.server / tup.client before the bridge
+        self.refer_id = 0
 
 
 class B2BCall:

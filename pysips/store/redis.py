@@ -7,8 +7,9 @@ tools/bench_store.py for both). Integer fields are written in decimal and listed
 ``__ints__`` so they come back as ints; that field also keeps an empty record alive.
 
 ``put`` / ``delete`` only record the change in a dirty map keyed by (kind, key): the last write per key wins, a
-delete after puts replaces them. One flusher task (started by ``start``) swaps the map out and writes it as one
-non-transactional pipeline in a worker thread, so the trio loop never waits on Redis. When the write fails or is
+delete after puts replaces them. One flusher task (started by ``start``) swaps the map out and writes it as a
+MULTI-less pipeline (one round trip per ``chunk`` changes) in a worker thread, so the trio loop never waits on
+Redis. When the write fails or is
 cancelled, the batch is merged back under any newer changes, so nothing is lost and nothing is re-applied out
 of order (every command in a batch is idempotent, so a partly applied batch is simply written again).
 """
@@ -234,12 +235,12 @@ class RedisStore:
         conn = pool.get_connection()
         try:
             conn.send_packed_command([packed])
-            rejected: list[str] = []
+            rejected: list[redis.ResponseError] = []
             for _ in range(ncmds):
                 try:
                     conn.read_response()
                 except redis.ResponseError as exc:
-                    rejected.append(str(exc))
+                    rejected.append(exc)
         except BaseException:
             # a reply stream cut midway cannot be resumed: the connection goes, the batch is retried
             conn.disconnect()
@@ -247,7 +248,11 @@ class RedisStore:
         finally:
             pool.release(conn)
         if rejected:
-            # a data error (e.g. WRONGTYPE on a key someone else wrote) would fail again on retry: report it
+            retry = [exc for exc in rejected if not str(exc).startswith("WRONGTYPE")]
+            if retry:
+                # LOADING, BUSY, OOM, READONLY, NOAUTH...: the server is not ready to take the batch yet
+                raise retry[0]
+            # a key someone else wrote with another type fails the same way on every retry: report it
             self.stats["store_errors"] += len(rejected)
             self.log.error(
                 f"redis store {self.url}: {len(rejected)} commands rejected: {rejected[0]}", "store"

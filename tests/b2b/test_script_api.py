@@ -177,3 +177,61 @@ def _setup_refer_call(bench: Bench):
     bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
     bench.take()
     return inv_b, ok_a
+
+
+class ReferNotify(Refer):
+    """sipssert b2b/07 and b2b/29: bridge("peer", "referee", , "notify[,rollback-failed]") without ending the referrer."""
+
+    def __init__(self, flags: str) -> None:
+        super().__init__()
+        self.flags = flags
+
+    def run(self, kind: str, name: str | None, ctx: Any) -> int:
+        if name != "b2b_logic_request" or ctx.msg.method != "REFER":
+            return super().run(kind, name, ctx)
+        M.w_b2b_send_reply(ctx, 202, "Accepted")
+        M.w_b2b_client_new(ctx, "referee", ctx.msg.get_header("Refer-To"))
+        return M.w_b2b_bridge(ctx, "peer", "referee", None, self.flags)
+
+
+def _refer_from_b(bench: Bench, inv_b) -> None:
+    refer = in_dialog_b("REFER", inv_b, "btag-1", 7, "z9hG4bK-ref")
+    refer = refer.replace(b"Content-Length: 0", b"Refer-To: <sip:carol@10.0.0.6:5080>\r\nContent-Length: 0")
+    bench.feed(refer, B)
+
+
+def test_refer_with_notify_reports_progress_then_ends_the_referrer():
+    bench = Bench(ReferNotify("notify"))
+    inv_b, ok_a = _setup_refer_call(bench)
+    _refer_from_b(bench, inv_b)
+    got = bench.take(B)
+    assert [str(m.status) if not m.is_request else m.method for m in got] == ["202", "NOTIFY"]
+    n1 = got[1]
+    assert (
+        n1.get_header("Event") == "refer;id=7" and n1.get_header("Subscription-State") == "active;expires=60"
+    )
+    assert n1.get_header("Content-Type") == "message/sipfrag" and n1.body == b"SIP/2.0 100 Trying"
+    bench.feed(reply_b(n1, 200), B)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    got = [m for m in bench.take(B) if m.is_request]
+    assert [m.method for m in got] == ["NOTIFY", "BYE"]
+    assert got[0].body == b"SIP/2.0 200 OK"
+    assert got[0].get_header("Subscription-State") == "terminated;reason=noresource"
+    assert bench.take_one(A, "INVITE").body == SDP_B
+
+
+def test_refer_rollback_keeps_the_call_when_the_target_fails():
+    bench = Bench(ReferNotify("notify,rollback-failed"))
+    inv_b, ok_a = _setup_refer_call(bench)
+    _refer_from_b(bench, inv_b)
+    bench.take(B)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    bench.feed(reply_b(inv_c, 486, tag="ctag", contact=C_CT), CALLEE)
+    got = [m for m in bench.take(B) if m.is_request]
+    assert [m.method for m in got] == ["NOTIFY"] and got[0].body == b"SIP/2.0 486 Busy Here"
+    assert bench.take(A) == []
+    # the caller and the callee still talk to each other
+    bench.feed(in_dialog_a("INFO", ok_a, 2, "z9hG4bK-info"), A)
+    assert bench.take_one(B, "INFO")
+    assert bench.engine.tuple_count == 1

@@ -332,17 +332,17 @@ async def test_outage_logged_once_and_flushed_on_return(redis_server) -> None:
         assert await wait_for(lambda: core.stats["store_errors"] >= 3, timeout=3)
         assert st.pending == 4
         errors = core.log.level("error")
-        assert len(errors) == 1
-        assert errors[0].startswith(f"redis store {redis_server.url}: ConnectionError: ")
-        assert errors[0].endswith("; keeping 4 pending changes and retrying")
+        assert len(errors) == 1, core.log.lines
+        assert errors[0].startswith(f"redis store {redis_server.url}: "), errors
+        assert errors[0].endswith("; keeping 4 pending changes and retrying"), errors
         redis_server.start()
         r = raw(redis_server)  # the restarted server is empty (no persistence): only the backlog appears
         assert await wait_for(lambda: r.scard("b2be$") == 3, timeout=3)
         assert await wait_for(lambda: st.pending == 0)
         assert core.log.level("info") == [
             f"redis store {redis_server.url}: reachable again, wrote 4 pending changes"
-        ]
-        assert len(core.log.level("error")) == 1
+        ], core.log.lines
+        assert len(core.log.level("error")) == 1, core.log.lines
         assert await st.load_all("b2be") == {f"during{i}": {"i": i} for i in range(3)}
         await st.close()
 
@@ -405,6 +405,25 @@ async def test_cancel_during_pipeline_neither_loses_nor_repeats(redis_server, mo
     assert raw(redis_server).scard("b2be$") == 50
     assert await st.flush()
     assert calls == [50]
+    await st.close()
+
+
+async def test_server_refusing_writes_is_retried(redis_server) -> None:
+    core = FakeCore()
+    st = open_store(redis_server.url, core=core)
+    r = raw(redis_server)
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", "1")  # every HSET / SADD now answers -OOM (like -LOADING while restarting)
+    st.put("b2be", "k", {"i": 1})
+    assert not await st.flush()
+    assert st.pending == 1 and core.stats["store_errors"] == 1
+    assert core.log.level("error") == [
+        f"redis store {redis_server.url}: OutOfMemoryError: "
+        "command not allowed when used memory > 'maxmemory'.; keeping 1 pending changes and retrying"
+    ]
+    r.config_set("maxmemory", "0")
+    assert await st.flush()
+    assert await st.load_all("b2be") == {"k": {"i": 1}}
     await st.close()
 
 
