@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import os
 import re
 import signal
 import sys
@@ -38,7 +39,8 @@ def load_program(path: str, out: Any = None) -> tuple[Any, Any] | None:
 
         scenarios, serrors = load_script_scenarios(script)
         errors += serrors
-        if program is not None:
+        if program is not None and hasattr(type(program), "b2b_scenarios"):
+            # Program is a slotted dataclass: it keeps the scenarios only once it declares the field
             program.b2b_scenarios = scenarios
     for e in errors:
         print(e.format(), file=out)
@@ -123,8 +125,43 @@ def run_main(args: Any) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    nworkers = _worker_count(g, program, getattr(args, "workers", None), logger)
+    if nworkers > 1:
+        from pysips.proxy.workers import Supervisor
+
+        def child_main(workers: Any, specs: list[SocketSpec], ready_fd: int) -> int:
+            return _serve_main(script, program, specs, logger, settings, workers, ready_fd)
+
+        return Supervisor(nworkers, sockets, logger, child_main).run()
+    return _serve_main(script, program, sockets, logger, settings)
+
+
+def _worker_count(g: dict, program: Any, override: int | None, logger: Logger) -> int:
+    from pysips.proxy.workers import configured_workers, unsafe_modules
+
+    n = configured_workers(g, override)
+    if n > 1:
+        unsafe = unsafe_modules(program)
+        if unsafe:
+            logger.warn(
+                f"{n} workers asked for, running 1: module(s) {', '.join(unsafe)} keep per-process state that "
+                "workers do not share yet"
+            )
+            return 1
+    return n
+
+
+def _serve_main(
+    script: Any,
+    program: Any,
+    sockets: list[SocketSpec],
+    logger: Logger,
+    settings: dict,
+    workers: Any = None,
+    ready_fd: int | None = None,
+) -> int:
     try:
-        return trio.run(serve, script, program, sockets, logger, settings)
+        return trio.run(serve, script, program, sockets, logger, settings, workers, ready_fd)
     except ConfigError as e:
         print(f"pysips: {e}", file=sys.stderr)
         return 1
@@ -132,7 +169,19 @@ def run_main(args: Any) -> int:
         return 0
 
 
-async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Logger, settings: dict) -> int:
+async def serve(
+    script: Any,
+    program: Any,
+    sockets: list[SocketSpec],
+    logger: Logger,
+    settings: dict,
+    workers: Any = None,
+    ready_fd: int | None = None,
+) -> int:
+    """Serve until SIGTERM. `workers` (pysips.proxy.workers.Workers) when this process is one of several: the
+    sockets join a SO_REUSEPORT group, datagrams pass through ``workers.on_datagram``, and once-only work
+    (startup_route, timer_route, MI listeners) runs in worker 0 only. `ready_fd` gets a byte instead of the
+    "pysips ready" line (the supervisor prints it when every worker is bound)."""
     from pysips.net import TCPTransport, TimerHeap, UDPTransport
     from pysips.proxy.core import Core
     from pysips.proxy.env import ProxyEnv
@@ -145,34 +194,58 @@ async def serve(script: Any, program: Any, sockets: list[SocketSpec], logger: Lo
     core.env = ProxyEnv(core, script)
     if hasattr(program, "configure_env"):
         program.configure_env(core.env)
+    udp_cls, tcp_cls, on_udp = UDPTransport, TCPTransport, core.on_message
+    first = True  # the process that runs once-only work
+    if workers is not None:
+        from pysips.proxy.workers import ReusePortTCPTransport, ReusePortUDPTransport
+
+        workers.attach(core)
+        udp_cls, tcp_cls, on_udp = ReusePortUDPTransport, ReusePortTCPTransport, workers.on_datagram
+        first = workers.id == 0
     async with trio.open_nursery() as nursery:
         await nursery.start(timers.serve)
         for spec in sockets:
-            cls = UDPTransport if spec.proto == "udp" else TCPTransport
-            transport = cls(spec.host, spec.port)
+            udp = spec.proto == "udp"
+            transport = udp_cls(spec.host, spec.port) if udp else tcp_cls(spec.host, spec.port)
             try:
-                await nursery.start(transport.serve, core.on_message)
+                await nursery.start(transport.serve, on_udp if udp else core.on_message)
             except OSError as e:
                 what = "address already in use" if e.errno == errno.EADDRINUSE else e.strerror
                 raise ConfigError(f"cannot listen on {spec}: {what}") from e
             core.add_transport(spec, transport)
             logger.info(f"listening on {transport.proto}:{transport.local[0]}:{transport.local[1]}")
+        if workers is not None:
+            await nursery.start(workers.serve_channel)
         core.tm.start(nursery)
-        await start_module_services(nursery, script, core, program)
-        if program is not None and ("startup", None) in getattr(program, "routes", {}):
-            core.env.run_route("startup", None)
-        core.env.start_timer_routes(nursery)
-        print("pysips ready", file=sys.stderr, flush=True)
+        if first:
+            await start_module_services(nursery, script, core, program)
+            if program is not None and ("startup", None) in getattr(program, "routes", {}):
+                core.env.run_route("startup", None)
+            core.env.start_timer_routes(nursery)
+        else:
+            from pysips.proxy.workers import ONCE_SERVICES
+
+            await start_module_services(nursery, script, core, program, skip=ONCE_SERVICES)
+        if workers is not None and first:
+            workers.install_mi(core)
+        if ready_fd is None:
+            print("pysips ready", file=sys.stderr, flush=True)
+        else:
+            os.write(ready_fd, b"R")
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for _ in signals:
                 logger.info("shutting down")
                 await core.tm.drain(timeout=2.0)
+                if workers is not None:
+                    logger.info(workers.summary())
                 nursery.cancel_scope.cancel()
                 break
     return 0
 
 
-async def start_module_services(nursery: Any, script: Any, core: Any, program: Any) -> None:
+async def start_module_services(
+    nursery: Any, script: Any, core: Any, program: Any, skip: frozenset[str] | tuple = ()
+) -> None:
     """Modules that run something beside SIP (MI over HTTP, dispatcher probing, the b2b engine...) define
     ``async def start_service(core, program, *, task_status)`` in pysips/modules/<name>.py; it is started here for
     every loaded module, in loadmodule order, and must call task_status.started() once it is ready."""
@@ -180,7 +253,7 @@ async def start_module_services(nursery: Any, script: Any, core: Any, program: A
 
     seen = set()
     for lm in script.loadmodules:
-        if lm.name in seen:
+        if lm.name in seen or lm.name in skip:
             continue
         seen.add(lm.name)
         try:

@@ -39,6 +39,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of a process plus its live children (pysips workers are children of the supervisor)."""
+    total = cpu_seconds(pid)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                total += cpu_seconds(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return total
+
+
 def rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -69,16 +85,28 @@ def start_uas(port: int, workdir: Path, scenario: str = "uas_rr.xml") -> subproc
 
 
 def run_uac(
-    target: str, port: int, rate: int, calls: int, workdir: Path, pause_ms: int = 1000, limit: int = 5000
+    target: str,
+    port: int,
+    rate: int,
+    calls: int,
+    workdir: Path,
+    pause_ms: int = 1000,
+    limit: int = 5000,
+    transport: str = "u1",
 ) -> dict:
-    """Run the uac to completion; returns the last -trace_stat line as a dict of ints (plus 'exit')."""
+    """Run the uac to completion; returns the last -trace_stat line as a dict of ints (plus 'exit').
+
+    transport "un" gives every call its own source port (so SO_REUSEPORT spreads calls over pysips workers)."""
     stats = workdir / f"uac_{port}_{rate}.csv"
     timeout = int(calls / rate + pause_ms / 1000 + 20)
     cmd = [
         SIPP, target, "-sf", str(HERE / "sipp" / "uac_rr.xml"), "-i", "127.0.0.1", "-p", str(port),
         "-m", str(calls), "-r", str(rate), "-rp", "1000", "-d", str(pause_ms), "-l", str(limit),
         "-nostdin", "-timeout", f"{timeout}s", "-timeout_error", "-trace_stat", "-stf", str(stats), "-fd", "1",
+        "-t", transport,
     ]  # fmt: skip
+    if transport == "un":
+        cmd += ["-max_socket", "10000"]  # SIPp's default (50000) is refused above the open-files limit
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout + 30)
     out = {"exit": proc.returncode}
     if stats.exists():
@@ -110,6 +138,7 @@ def ladder(
     make_server: callable | None,
     pause_ms: int = 1000,
     label: str = "",
+    transport: str = "u1",
 ) -> list[dict]:
     """Run one ladder. make_server(uas_port) -> (target 'ip:port', server_pid or None, stop callable).
 
@@ -127,11 +156,11 @@ def ladder(
                     target = f"127.0.0.1:{uas_port}"
                 else:
                     target, pid, stop = make_server(uas_port)
-                cpu0 = cpu_seconds(pid) if pid else 0.0
+                cpu0 = tree_cpu_seconds(pid) if pid else 0.0
                 t0 = time.monotonic()
-                res = run_uac(target, uac_port, rate, calls, work, pause_ms)
+                res = run_uac(target, uac_port, rate, calls, work, pause_ms, transport=transport)
                 wall = time.monotonic() - t0
-                cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+                cpu = (tree_cpu_seconds(pid) - cpu0) if pid else 0.0
             finally:
                 if stop is not None:
                     stop()

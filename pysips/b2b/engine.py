@@ -69,6 +69,7 @@ WHITELIST = (
 )
 _AUTH_HEADERS = ("WWW-Authenticate", "Proxy-Authenticate")
 _GLARE_METHODS = ("INVITE", "UPDATE")
+_SDP_METHODS = ("INVITE", "ACK", "UPDATE")
 
 
 def _int(v: Any, default: int) -> int:
@@ -125,6 +126,9 @@ class B2BEngine:
         self.passed = tuple(dict.fromkeys(names))
         rx = mp("b2b_logic", "custom_headers_regexp", None)
         self.passed_re = re.compile(str(rx), re.I) if rx else None
+        # b2b_entities sends through tm in OpenSIPS: its fr timers bound how long a bridged entity may ring
+        self.fr_timeout = _int(mp("tm", "fr_timeout", 5), 5)
+        self.fr_inv_timeout = _int(mp("tm", "fr_inv_timeout", 120), 120)
         self.req_route = mp("b2b_logic", "script_req_route", None) or None
         self.reply_route = mp("b2b_logic", "script_reply_route", None) or None
         self.tuples: dict[str, Tuple] = {}
@@ -249,6 +253,8 @@ class B2BEngine:
         leg = self.dialogs.get((req.call_id, tag))
         if leg is None:
             return False
+        if req.body and method in _SDP_METHODS:
+            leg.sdp = (req.body, req.get_header("Content-Type"))
         if method == "ACK":
             self._on_ack(leg, req)
         else:
@@ -264,21 +270,63 @@ class B2BEngine:
         if not absorbed:
             cli = txn.user_data
             if type(cli) is CliRef:
-                tup = cli.leg.tup
-                if cli.bridge is not None:
-                    self._bridge_reply(cli, resp)
-                elif tup.reply_route is not None and resp.status > 100 and not tup.ended:
-                    call = B2BCall(self, tup, cli.leg, None, cli, resp)
-                    if not self._run_route(tup.reply_route, resp, call, addr, transport):
-                        self._handle_reply(cli, resp)
-                else:
-                    self._handle_reply(cli, resp)
+                if cli.timed_out:
+                    self._flush()
+                    return True
+                if cli.timer is not None:
+                    if resp.status >= 200:
+                        self.timers.cancel(cli.timer)
+                        cli.timer = None
+                    elif resp.status > 100:
+                        self._arm_fr(cli, self.fr_inv_timeout)
+                self._dispatch_reply(cli, resp, addr, transport)
         self._flush()
         return True
 
+    def _arm_fr(self, cli: CliRef, seconds: float) -> None:
+        self.timers.cancel(cli.timer)
+        cli.timer = self.timers.schedule(self.now() + seconds, lambda _n, c=cli: self._fr_expired(c))
+
+    def _fr_expired(self, cli: CliRef) -> None:
+        """tm fr_timeout / fr_inv_timeout on a bridge INVITE: CANCEL it (if it rang) and act on a local 408."""
+        cli.timer = None
+        txn = cli.txn
+        req = txn.request if txn is not None else None
+        if req is None or txn.state not in ("Calling", "Proceeding") or cli.leg.state == ENDED:
+            return
+        resp = make_response(req, 408, "Request Timeout")
+        if txn.state == "Proceeding":
+            self.layer.cancel(txn, self.now())
+        else:
+            self.layer.terminate(txn)
+        cli.timed_out = True
+        if cli.leg.inv_cli is cli:
+            cli.leg.inv_cli = None
+        self._dispatch_reply(cli, resp, cli.leg.dest or ("0.0.0.0", 0), cli.transport)
+        self._flush()
+
+    def _dispatch_reply(self, cli: CliRef, resp: Response, addr: tuple, transport: Any) -> None:
+        if resp.body and 200 <= resp.status < 300 and cli.method == "INVITE":
+            cli.leg.sdp = (resp.body, resp.get_header("Content-Type"))
+        tup = cli.leg.tup
+        if tup.reply_route is not None and resp.status > 100 and not tup.ended and cli.method == "INVITE":
+            call = B2BCall(self, tup, cli.leg, None, cli, resp)
+            if not self._run_route(tup.reply_route, resp, call, addr, transport):
+                self._handle_reply(cli, resp)
+        elif cli.bridge is not None:
+            self._bridge_reply(cli, resp)
+        elif tup.reply_route is not None and resp.status > 100 and not tup.ended:
+            call = B2BCall(self, tup, cli.leg, None, cli, resp)
+            if not self._run_route(tup.reply_route, resp, call, addr, transport):
+                self._handle_reply(cli, resp)
+        else:
+            self._handle_reply(cli, resp)
+
     def _handle_reply(self, cli: CliRef, resp: Response) -> None:
         """The default handling of a reply (b2b_handle_reply): relay it to the request it answers."""
-        if cli.method == "INVITE":
+        if cli.bridge is not None:
+            self._bridge_reply(cli, resp)
+        elif cli.method == "INVITE":
             self._invite_reply(cli, resp)
         elif resp.status >= 200:
             srv = cli.srv
@@ -372,6 +420,8 @@ class B2BEngine:
             if sspec[1]:
                 s.contact = sspec[1] if sspec[1].startswith("<") else f"<{sspec[1]}>"
         s.to_uri = req.to.uri_text
+        if req.body:
+            s.sdp = (req.body, req.get_header("Content-Type"))
         s.from_uri = req.from_.uri_text
         rdest = core.response_destination(req.via, src) if transport.proto == "udp" else src
         stxn = layer.new_server_transaction(
@@ -519,6 +569,9 @@ class B2BEngine:
                 leg.state = CONFIRMED
             else:
                 self._refresh_target(leg, resp)
+                if tup.retry is not None:
+                    self.timers.cancel(tup.retry)
+                    tup.retry = None
             leg.ack_cseq = cli.cseq
             leg.ack_data = None
             if srv is None or srv.final or tup.ended:
@@ -659,6 +712,8 @@ class B2BEngine:
             headers += self._passed(src, extra=("RAck",) if method == "PRACK" else ())
         if extra:
             headers += extra
+        if body and not any(n == "Content-Type" for n, _ in headers):
+            headers.append(("Content-Type", "application/sdp"))  # a peer may send SDP without Content-Type
         return Request(method, leg.remote_target, headers, body)
 
     def _send_request(
@@ -689,15 +744,19 @@ class B2BEngine:
             srv.cli = cli
         return cli
 
-    def _send_ack(self, leg: Leg, src: Request | None) -> None:
+    def _send_ack(self, leg: Leg, src: Any, sdp: tuple | None = None) -> None:
+        """The ACK for the 2xx `leg` sent us; its body comes from `src` (a message) or `sdp` (body, type)."""
         try:
             self._dest(leg)
         except (OSError, SIPParseError, ValueError) as e:
             self.log.error(f"b2b: cannot send ACK on {leg.key}: {e}", "b2b_entities")
             return
-        req = self._build(
-            leg, "ACK", leg.ack_cseq or leg.local_cseq, src, src.body if src is not None else b""
-        )
+        extra = None
+        body = src.body if src is not None else b""
+        if sdp is not None and sdp[0]:
+            body = sdp[0]
+            extra = [("Content-Type", sdp[1] or "application/sdp")]
+        req = self._build(leg, "ACK", leg.ack_cseq or leg.local_cseq, src, body, extra=extra)
         data = req.to_bytes()
         leg.ack_data = data
         self._send_raw(leg, data)
@@ -748,7 +807,12 @@ class B2BEngine:
             if method == "BYE":
                 # OpenSIPS: a BYE with no peer is answered locally and the entity is gone
                 self._reply(srv, 200, "OK")
+                br = leg.tup.bridge
+                leg.state = ENDED
                 self._delete_entity(leg)
+                if br is not None and br.initiator is leg:
+                    # the transferor hung up before the transfer completed: the whole session ends
+                    self._terminate(leg.tup)
                 return 1
             self._reply(srv, 481, "Call/Transaction Does Not Exist")
             return -1
@@ -1012,7 +1076,7 @@ class B2BEngine:
             self.log.error(f"b2b_bridge: entity {old.eid or old.key} cannot be bridged now", "b2b_logic")
             return -1
         max_duration = None
-        notify = rollback = False
+        notify = rollback = no_late = False
         for item in (flags or "").split(","):
             name, _, value = item.strip().partition("=")
             if name == "max_duration" and value.strip().isdigit():
@@ -1021,13 +1085,24 @@ class B2BEngine:
                 notify = True
             elif name == "rollback-failed":
                 rollback = True
+            elif name == "no-late-sdp":
+                no_late = True
+        new = None
         try:
-            new = self._new_client_leg(tup, spec)
+            if provmedia:
+                prov_spec = ClientSpec("", str(provmedia).strip("<>"), None, None, None)
+                parse_uri(prov_spec.dest)
+                core_dest = self.core.uri_destination(prov_spec.dest)
+                if core_dest is None:
+                    raise ValueError("no destination")
+            else:
+                new = self._new_client_leg(tup, spec, offer=old.sdp if no_late else None)
         except (SIPParseError, OSError, ValueError) as e:
-            self.log.error(f"b2b_bridge: cannot reach {spec.dest}: {e}", "b2b_logic")
+            self.log.error(f"b2b_bridge: cannot reach {provmedia or spec.dest}: {e}", "b2b_logic")
             return -1
         clients.pop(spec.eid, None)
         br = Bridge(old, new, max_duration)
+        br.spec = spec
         initiator = call.leg if call.leg is not old and call.leg.state != ENDED else None
         br.initiator = initiator
         br.notify = notify and initiator is not None
@@ -1039,17 +1114,69 @@ class B2BEngine:
             self._bridge_notify(br, None)
         tup.bridge = br
         tup.state = -1
-        new.inv_cli.bridge = br
         if old.peer is not None and old.peer.peer is old:
             old.peer.peer = None
+        if new is None:
+            # provisional media: re-INVITE the old entity without SDP; its offer goes to the media server first,
+            # then to the new entity, which replaces the media server when it answers
+            br.prov_spec = prov_spec
+            br.phase = "old_offer"
+            old.peer = None
+            cli = self._send_request(old, "INVITE", None, None, body=b"")
+            if cli is None:
+                self._terminate(tup)
+                return -1
+            cli.bridge = br
+            old.inv_cli = cli
+            self._flush()
+            return 1
+        new.inv_cli.bridge = br
+        if no_late and old.sdp is not None:
+            br.phase = "nl_new"
         old.peer = new
         new.peer = old
         tup.server, tup.client = old, new  # $b2b_logic.entity[0] / [1] after a bridge
         self._flush()
         return 1
 
-    def _new_client_leg(self, tup: Tuple, spec: ClientSpec) -> Leg:
-        """A client entity for b2b_bridge: INVITE without SDP (the offer comes in its 2xx: late negotiation)."""
+    def bridge_retry(self, ctx: Any, eid: str) -> int:
+        """b2b_bridge_retry(new_entity) in the reply route: the new entity of a bridge refused; call another."""
+        call = self.current(ctx)
+        if call is None or call.cli is None or call.cli.bridge is None or call.msg.status < 300:
+            self.log.error("b2b_bridge_retry: only for a negative reply of a bridged entity", "b2b_logic")
+            return -1
+        br: Bridge = call.cli.bridge
+        spec = (getattr(ctx, "b2b_clients", None) or {}).get(eid)
+        if spec is None or call.leg is not br.new:
+            self.log.error(f"b2b_bridge_retry: no new client entity {eid!r}", "b2b_logic")
+            return -1
+        call.done = True
+        tup = call.tup
+        failed = br.new
+        if failed.inv_cli is call.cli:
+            failed.inv_cli = None
+        failed.state = ENDED
+        try:
+            new = self._new_client_leg(tup, spec)
+        except (SIPParseError, OSError, ValueError) as e:
+            self.log.error(f"b2b_bridge_retry: cannot reach {spec.dest}: {e}", "b2b_logic")
+            self._delete_entity(failed)
+            self._terminate(tup)
+            return -1
+        ctx.b2b_clients.pop(eid, None)
+        self._delete_entity(failed)
+        br.new = new
+        br.spec = spec
+        new.inv_cli.bridge = br
+        br.old.peer = new
+        new.peer = br.old
+        tup.server, tup.client = br.old, new
+        self._flush()
+        return 1
+
+    def _new_client_leg(self, tup: Tuple, spec: ClientSpec, offer: Any = None) -> Leg:
+        """A client entity for b2b_bridge: INVITE without SDP (the offer comes in its 2xx: late negotiation), or
+        with the SDP of `offer` (provisional media)."""
         core = self.core
         ruri = parse_uri(spec.dest)
         proto, ip, port = core.dest_destination(spec.proxy) if spec.proxy else core.uri_destination(ruri)
@@ -1083,13 +1210,23 @@ class B2BEngine:
             ("CSeq", "1 INVITE"),
             ("Contact", n.contact),
         ]
-        out = Request("INVITE", spec.dest, headers, b"")
+        body = b""
+        if isinstance(offer, tuple):  # (body, content type) remembered from a leg
+            if offer[0]:
+                body = offer[0]
+                headers.append(("Content-Type", offer[1] or "application/sdp"))
+        elif offer is not None and offer.body:
+            body = offer.body
+            headers.append(("Content-Type", offer.get_header("Content-Type") or "application/sdp"))
+        out = Request("INVITE", spec.dest, headers, body)
         cli = CliRef(n, None, out_t, "INVITE", 1, initial=True)
         n.inv_cli = cli
+        self._arm_fr(cli, self.fr_timeout)
         txn = self.layer.new_client_transaction(out, (ip, port), self.now(), transport=out_t.proto.upper())
         txn.user_data = cli
         cli.txn = txn
-        tup.ents[spec.eid] = n
+        if spec.eid:
+            tup.ents[spec.eid] = n
         self.dialogs[(n.call_id, n.local_tag)] = n
         return n
 
@@ -1121,8 +1258,216 @@ class B2BEngine:
         tup.bridge = None
         tup.state = 0
 
+    def _bridge_reply_prov(self, cli: CliRef, resp: Response) -> None:
+        """b2b_bridge with a provisional media server (see bridge())."""
+        br: Bridge = cli.bridge
+        status = resp.status
+        leg = cli.leg
+        tup = br.old.tup
+        if br.phase in ("rb_old", "rb_ini"):
+            self._rollback_reply(br, cli, resp)
+            return
+        if status < 200:
+            if leg is not br.old and resp.to.tag is not None and leg.state == EARLY:
+                self._learn_remote(leg, resp, early=True)
+            return
+        if leg.inv_cli is cli:
+            leg.inv_cli = None
+        if status < 300 and leg.ack_cseq == cli.cseq:
+            if leg.ack_data is not None:
+                self._send_raw(leg, leg.ack_data)
+            return
+        if status < 300:
+            if leg is not br.old:
+                self._learn_remote(leg, resp, early=False)
+                leg.state = CONFIRMED
+            leg.ack_cseq = cli.cseq
+            leg.ack_data = None
+        if leg is br.old:
+            if status >= 300 or tup.ended:
+                self._terminate(tup)
+                return
+            if br.phase == "old_offer":
+                br.offer = resp
+                try:
+                    br.prov = self._new_client_leg(tup, br.prov_spec, offer=resp)
+                except (SIPParseError, OSError, ValueError) as e:
+                    self.log.error(f"b2b_bridge: provisional media unreachable: {e}", "b2b_logic")
+                    self._terminate(tup)
+                    return
+                br.prov.inv_cli.bridge = br
+                br.phase = "prov"
+                return
+            # the old entity took the new entity's SDP: the bridge is complete
+            self._send_ack(leg, None)
+            self._bridge_done(br)
+            return
+        if leg is br.prov:
+            if status >= 300:
+                br.prov = None
+                leg.state = ENDED
+                self._delete_entity(leg)
+                self._send_ack(br.old, None)
+            else:
+                self._send_ack(leg, None)
+                self._send_ack(br.old, resp)
+            try:
+                br.new = self._new_client_leg(tup, br.spec, offer=br.offer)
+            except (SIPParseError, OSError, ValueError) as e:
+                self.log.error(f"b2b_bridge: cannot reach {br.spec.dest}: {e}", "b2b_logic")
+                self._terminate(tup)
+                return
+            br.new.inv_cli.bridge = br
+            br.phase = "new"
+            return
+        # the new entity answered
+        if br.notify:
+            self._bridge_notify(br, resp)
+        prov = br.prov
+        if status >= 300:
+            if prov is not None:
+                self._end_leg(prov)
+                self._delete_entity(prov)
+            leg.state = ENDED
+            self._delete_entity(leg)
+            if br.rollback and br.old.state == CONFIRMED:
+                ini = br.initiator if br.initiator is not None and br.initiator.state == CONFIRMED else None
+                self._rollback(br)
+                if ini is not None:
+                    # the old entity was moved to the media server: renegotiate it with its former peer
+                    rb = Bridge(br.old, ini, None)
+                    rb.prov_spec = br.prov_spec
+                    rb.phase = "rb_old"
+                    cli2 = self._send_request(br.old, "INVITE", None, None, body=b"")
+                    if cli2 is not None:
+                        cli2.bridge = rb
+                        br.old.inv_cli = cli2
+            else:
+                self._terminate(tup)
+            return
+        self._send_ack(leg, None)
+        ini = br.initiator
+        if ini is not None and ini is not br.old and ini.state != ENDED:
+            self._end_leg(ini)
+            self._delete_entity(ini)
+        if prov is not None:
+            self._end_leg(prov)
+            self._delete_entity(prov)
+            br.prov = None
+        cli2 = self._send_request(br.old, "INVITE", resp, None)
+        if cli2 is None:
+            self._terminate(tup)
+            return
+        cli2.bridge = br
+        br.old.inv_cli = cli2
+        br.phase = "old_final"
+
+    def _bridge_reply_nolate(self, br: Bridge, cli: CliRef, resp: Response) -> None:
+        """no-late-sdp, after the new entity answered: the old entity's fresh offer (nl_old) is sent to the new
+        entity (nl_reneg); the new entity's answer ACKs both."""
+        status = resp.status
+        leg = cli.leg
+        tup = br.old.tup
+        if status < 200:
+            return
+        if leg.inv_cli is cli:
+            leg.inv_cli = None
+        if status == 491 and br.phase == "nl_reneg":
+            # the new entity is renegotiating itself (OpenSIPS: ACK the old entity with the SDP the new one
+            # answered first, consider the bridge done; the new entity's re-INVITE then passes through)
+            self._send_ack(br.old, None, sdp=br.new.sdp)
+            self._bridge_done(br)
+            # OpenSIPS retries the renegotiation after 2.1 s unless an INVITE between the two succeeds first
+            tup.retry = self.timers.schedule(self.now() + 2.1, lambda _n, b=br: self._bridge_retry(b))
+            return
+        if status >= 300:
+            self._terminate(tup)
+            return
+        if leg.ack_cseq == cli.cseq:
+            if leg.ack_data is not None:
+                self._send_raw(leg, leg.ack_data)
+            return
+        leg.ack_cseq = cli.cseq
+        leg.ack_data = None
+        if br.phase == "nl_old":
+            cli2 = self._send_request(br.new, "INVITE", resp, None)
+            if cli2 is None:
+                self._terminate(tup)
+                return
+            cli2.bridge = br
+            br.new.inv_cli = cli2
+            br.phase = "nl_reneg"
+            return
+        self._send_ack(leg, None)
+        self._send_ack(br.old, resp)
+        self._bridge_done(br)
+
+    def _rollback_reply(self, br: Bridge, cli: CliRef, resp: Response) -> None:
+        """Re-connect the old entity with its former peer after a failed bridge through provisional media: the
+        old entity's offer (re-INVITE without SDP) goes to the peer in a re-INVITE; its answer ACKs both."""
+        status = resp.status
+        leg = cli.leg
+        if status < 200:
+            return
+        if leg.inv_cli is cli:
+            leg.inv_cli = None
+        if status >= 300:
+            self._terminate(leg.tup)
+            return
+        if leg.ack_cseq == cli.cseq:
+            if leg.ack_data is not None:
+                self._send_raw(leg, leg.ack_data)
+            return
+        leg.ack_cseq = cli.cseq
+        leg.ack_data = None
+        if br.phase == "rb_old":
+            cli2 = self._send_request(br.new, "INVITE", resp, None)
+            if cli2 is None:
+                self._terminate(leg.tup)
+                return
+            cli2.bridge = br
+            br.new.inv_cli = cli2
+            br.phase = "rb_ini"
+            return
+        self._send_ack(leg, None)
+        self._send_ack(br.old, resp)
+
+    def _bridge_retry(self, br: Bridge) -> None:
+        tup = br.old.tup
+        tup.retry = None
+        if tup.ended or tup.bridge is not None or br.old.state != CONFIRMED or br.new.state != CONFIRMED:
+            return
+        if br.old.inv_cli is not None or br.old.inv_srv is not None or br.new.inv_cli is not None:
+            return
+        cli = self._send_request(br.old, "INVITE", None, None, body=b"")
+        if cli is None:
+            return
+        tup.bridge = br
+        tup.state = -1
+        cli.bridge = br
+        br.old.inv_cli = cli
+        br.phase = "nl_old"
+        self._flush()
+
+    def _bridge_done(self, br: Bridge) -> None:
+        tup = br.old.tup
+        br.old.peer = br.new
+        br.new.peer = br.old
+        tup.server, tup.client = br.old, br.new
+        tup.bridge = None
+        tup.state = 0
+        self.timers.cancel(tup.timer)
+        tup.lifetime = self.now() + (br.max_duration or self.max_duration)
+        tup.timer = self.timers.schedule(tup.lifetime, lambda _n, t=tup: self._lifetime_expired(t))
+
     def _bridge_reply(self, cli: CliRef, resp: Response) -> None:
         br: Bridge = cli.bridge
+        if br.prov_spec is not None:
+            self._bridge_reply_prov(cli, resp)
+            return
+        if br.phase in ("nl_old", "nl_reneg"):
+            self._bridge_reply_nolate(br, cli, resp)
+            return
         status = resp.status
         if status == 100:
             return
@@ -1165,6 +1510,17 @@ class B2BEngine:
             if tup.ended or br.old.state != CONFIRMED or tup.bridge is not br:
                 self._send_ack(leg, None)
                 self._send_bye(leg)
+                return
+            if br.phase == "nl_new":
+                # no-late-sdp: the new entity answered the old entity's last SDP; ask the old one for a fresh offer
+                self._send_ack(leg, None)
+                cli2 = self._send_request(br.old, "INVITE", None, None, body=b"")
+                if cli2 is None:
+                    self._terminate(tup)
+                    return
+                cli2.bridge = br
+                br.old.inv_cli = cli2
+                br.phase = "nl_old"
                 return
             # the new entity's offer goes to the old one in a re-INVITE; its answer completes both legs
             cli2 = self._send_request(br.old, "INVITE", resp, None)
@@ -1242,6 +1598,8 @@ class B2BEngine:
         tup.ended = True
         self.timers.cancel(tup.timer)
         tup.timer = None
+        self.timers.cancel(tup.retry)
+        tup.retry = None
         dialogs = self.dialogs
         for leg in {tup.server, tup.client, *tup.ents.values()}:
             if leg is not None:
@@ -1269,16 +1627,40 @@ class B2BEngine:
     # ------------------------------------------------------------------ MI helpers
 
     def terminate_call(self, key: str) -> bool:
-        tup = self.tuples.get(key)
-        if tup is None and key.count(";") == 2:
-            callid, ftag, ttag = key.split(";")
-            leg = self.dialogs.get((callid, ttag)) or self.dialogs.get((callid, ftag))
-            tup = leg.tup if leg is not None else None
+        tup = self._find_tuple(key)
         if tup is None:
             return False
         self._terminate(tup)
         self._flush()
         return True
+
+    def mi_bridge(self, key: str, new_uri: str, flag: int = 0, prov_media: str | None = None) -> bool:
+        """MI b2b_bridge: keep the caller (flag 0) or the callee (flag 1), BYE the other side and bridge the kept
+        entity to `new_uri` (optionally through provisional media)."""
+        from types import SimpleNamespace
+
+        tup = self._find_tuple(key)
+        if tup is None or tup.bridge is not None:
+            return False
+        keep, drop = (tup.client, tup.server) if flag else (tup.server, tup.client)
+        if keep is None or keep.state != CONFIRMED:
+            return False
+        if drop is not None and drop.state != ENDED:
+            self._end_leg(drop)
+            self._delete_entity(drop)
+        ctx = SimpleNamespace(
+            b2b=B2BCall(self, tup, keep, None, None, None),
+            b2b_clients={"_mi": ClientSpec("_mi", new_uri, None, None, None)},
+        )
+        return self.bridge(ctx, "this", "_mi", prov_media or None) > 0
+
+    def _find_tuple(self, key: str) -> Tuple | None:
+        tup = self.tuples.get(key)
+        if tup is None and key.count(";") == 2:
+            callid, ftag, ttag = key.split(";")
+            leg = self.dialogs.get((callid, ttag)) or self.dialogs.get((callid, ftag))
+            tup = leg.tup if leg is not None else None
+        return tup
 
     def list_tuples(self) -> list[dict]:
         """b2b_list (3.x JSON shape)."""

@@ -89,6 +89,7 @@ class Leg:
         "to_uri",
         "from_uri",
         "eid",
+        "sdp",
     )
 
     def __init__(self, server: bool, tup: Any, call_id: str, local_tag: str) -> None:
@@ -125,6 +126,7 @@ class Leg:
         self.to_uri = ""  # for b2b_list
         self.from_uri = ""
         self.eid = ""  # the script's entity id (b2b_server_new / b2b_client_new); "" for top hiding
+        self.sdp: tuple | None = None  # (body, Content-Type) of the last SDP this entity sent us
 
     @property
     def from_tag(self) -> str | None:
@@ -155,7 +157,18 @@ class SrvRef:
 class CliRef:
     """A request we sent on a leg (``txn.user_data`` of its client transaction)."""
 
-    __slots__ = ("leg", "srv", "txn", "transport", "method", "cseq", "initial", "bridge")
+    __slots__ = (
+        "leg",
+        "srv",
+        "txn",
+        "transport",
+        "method",
+        "cseq",
+        "initial",
+        "bridge",
+        "timer",
+        "timed_out",
+    )
 
     def __init__(
         self, leg: Leg, srv: SrvRef | None, transport: Any, method: str, cseq: int, initial: bool = False
@@ -168,6 +181,8 @@ class CliRef:
         self.cseq = cseq
         self.initial = initial
         self.bridge: Any = None  # a Bridge in progress this request belongs to
+        self.timer: Any = None  # tm fr_timeout / fr_inv_timeout (bridge INVITEs)
+        self.timed_out = False  # a local 408 was generated; late replies are ignored
 
 
 class ClientSpec:
@@ -188,7 +203,21 @@ class ClientSpec:
 class Bridge:
     """b2b_bridge(old, new) in progress: INVITE (no SDP) to `new`, re-INVITE `old` with its offer, ACK both."""
 
-    __slots__ = ("old", "new", "max_duration", "initiator", "notify", "rollback", "prev", "refer_id")
+    __slots__ = (
+        "old",
+        "new",
+        "max_duration",
+        "initiator",
+        "notify",
+        "rollback",
+        "prev",
+        "refer_id",
+        "spec",
+        "prov_spec",
+        "prov",
+        "phase",
+        "offer",
+    )
 
     def __init__(self, old: Leg, new: Leg, max_duration: int | None) -> None:
         self.old = old
@@ -199,6 +228,11 @@ class Bridge:
         self.rollback = False
         self.prev: tuple = (None, None)  # tup.server / tup.client before the bridge
         self.refer_id = 0
+        self.spec: Any = None  # ClientSpec of the new entity
+        self.prov_spec: Any = None  # ClientSpec of the provisional media server (b2b_bridge 3rd parameter)
+        self.prov: Leg | None = None
+        self.phase = "new"  # provisional media: old_offer -> prov -> new -> old_final
+        self.offer: Any = None  # the old entity's 2xx carrying its SDP offer
 
 
 class B2BCall:

@@ -95,6 +95,7 @@ class Tuple:
         "vals",
         "from_hdr",
         "bridge",
+        "retry",
     )
 
     def __init__(self, key: str, scenario: str, flags: InitFlags, created: float) -> None:
@@ -115,6 +116,7 @@ class Tuple:
         self.vals: dict[str, str] = {}  # $b2b_logic.ctx(...)
         self.from_hdr = ""  # the caller's display name + URI, the From of new client legs
         self.bridge: Any = None  # the b2b_bridge() in progress
+        self.retry: Any = None  # timer of a bridge renegotiation retry after a 491 (OpenSIPS PENDING_SDP)
 
     def __repr__(self) -> str:
         return f"<Tuple {self.key} {self.scenario!r} state={self.state}{' ended' if self.ended else ''}>"

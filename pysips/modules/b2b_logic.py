@@ -4,9 +4,9 @@ The engine is ``ctx.env.core.b2b`` (pysips.b2b.engine.B2BEngine), attached by ``
 loads b2b_logic. Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])`` and the 3.2+ script API
 (``b2b_server_new``, ``b2b_client_new``, ``b2b_init_request(id, flags, req_route, reply_route)``,
 ``b2b_pass_request``, ``b2b_handle_reply``, ``b2b_send_reply``, ``b2b_delete_entity``, ``b2b_end_dlg_leg``,
-``b2b_bridge``), the PVs ``$b2b_logic.key / .scenario / .entity(field)[idx] / .ctx(name)`` and the MI commands
-``b2b_list`` / ``b2b_terminate_call``. Declared only (a script using them loads with a warning):
-``b2b_bridge_retry``, ``b2b_trigger_scenario``, ``b2b_bridge_request``, the extra-header AVPs of the entity
+``b2b_bridge``, ``b2b_bridge_retry``), the PVs ``$b2b_logic.key / .scenario / .entity(field)[idx] / .ctx(name)`` and the MI commands
+``b2b_list`` / ``b2b_terminate_call`` / ``b2b_bridge``. Declared only (a script using them loads with a warning):
+``b2b_trigger_scenario``, ``b2b_bridge_request``, the extra-header AVPs of the entity
 functions, provisional media in b2b_bridge.
 """
 
@@ -114,6 +114,11 @@ def w_b2b_end_dlg_leg(ctx: Any) -> int:
     return -1 if engine is None else engine.end_dlg_leg(ctx)
 
 
+def w_b2b_bridge_retry(ctx: Any, eid: Any) -> int:
+    engine = _call_engine(ctx, "b2b_bridge_retry")
+    return -1 if engine is None else engine.bridge_retry(ctx, str(eid))
+
+
 def w_b2b_bridge(ctx: Any, e1: Any, e2: Any, provmedia: Any = None, flags: Any = None) -> int:
     engine = _call_engine(ctx, "b2b_bridge")
     if engine is None:
@@ -216,6 +221,22 @@ def mi_b2b_terminate_call(core: Any, params: dict) -> str:
     return "OK"
 
 
+def mi_b2b_bridge(core: Any, params: dict) -> str:
+    from pysips.errors import MIError
+    from pysips.mi import param_str
+
+    engine = getattr(core, "b2b", None)
+    key = param_str(params, "dialog_id")
+    uri = param_str(params, "new_uri")
+    flag = param_str(params, "flag", optional=True) or "0"
+    prov = param_str(params, "prov_media_uri", optional=True)
+    if flag not in ("0", "1"):
+        raise MIError("Bad 'flag' parameter", 400)
+    if engine is None or not engine.mi_bridge(key, uri, int(flag), prov):
+        raise MIError("B2B session not found", 404)
+    return "OK"
+
+
 MODULE = ModuleSpec.build(
     "b2b_logic",
     doc='b2b_init_request("top hiding") and the 3.2+ entity API (server/client_new, pass_request, bridge, ...)',
@@ -288,7 +309,9 @@ MODULE = ModuleSpec.build(
             w_b2b_bridge,
             frozenset({REQUEST}),
         ),
-        FunctionSpec("b2b_bridge_retry", (ParamSpec(STR, name="new_entity"),), None, frozenset({REQUEST})),
+        FunctionSpec(
+            "b2b_bridge_retry", (ParamSpec(STR, name="new_entity"),), w_b2b_bridge_retry, frozenset({REQUEST})
+        ),
         FunctionSpec(
             "b2b_trigger_scenario",
             (
@@ -315,7 +338,11 @@ MODULE = ModuleSpec.build(
             frozenset({REQUEST}),
         ),
     ],
-    mi_commands={"b2b_list": mi_b2b_list, "b2b_terminate_call": mi_b2b_terminate_call},
+    mi_commands={
+        "b2b_list": mi_b2b_list,
+        "b2b_terminate_call": mi_b2b_terminate_call,
+        "b2b_bridge": mi_b2b_bridge,
+    },
     params=[
         ModParamSpec("hash_size", INT, 9),
         ModParamSpec("clean_period", INT, 100),

@@ -54,6 +54,7 @@ class Core:
         self.env: Any = None  # ProxyEnv, set by the server
         self.tm: Any = None  # the stateful engine, set by the server
         self.b2b: Any = None  # the B2BUA engine, set by the server when b2b_logic is loaded
+        self.workers: Any = None  # pysips.proxy.workers.Workers when this process is one of several
         self.reply_hooks: list[tuple[str, Callable]] = []
         # fn(out, ctx, transport) for each request copy forward_stateless() sends (topology_hiding, dialog)
         self.forward_callbacks: list[Callable] = []

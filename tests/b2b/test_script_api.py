@@ -235,3 +235,85 @@ def test_refer_rollback_keeps_the_call_when_the_target_fails():
     bench.feed(in_dialog_a("INFO", ok_a, 2, "z9hG4bK-info"), A)
     assert bench.take_one(B, "INFO")
     assert bench.engine.tuple_count == 1
+
+
+class ReferFlags(ReferNotify):
+    """b2b_bridge("peer", "referee", provmedia, flags) after b2b_end_dlg_leg() (sipssert b2b/11, 22, 23)."""
+
+    def __init__(self, flags: str | None, prov: str | None) -> None:
+        super().__init__(flags or "")
+        self.prov = prov
+
+    def run(self, kind: str, name: str | None, ctx: Any) -> int:
+        if name != "b2b_logic_request" or ctx.msg.method != "REFER":
+            return super().run(kind, name, ctx)
+        M.w_b2b_send_reply(ctx, 202, "Accepted")
+        M.w_b2b_end_dlg_leg(ctx)
+        M.w_b2b_client_new(ctx, "referee", ctx.msg.get_header("Refer-To"))
+        return M.w_b2b_bridge(ctx, "peer", "referee", self.prov, self.flags)
+
+
+PROV = ("10.0.0.7", 5066)
+
+
+def test_bridge_through_provisional_media():
+    bench = Bench(ReferFlags(None, "sip:ringing@10.0.0.7:5066"))
+    inv_b, ok_a = _setup_refer_call(bench)
+    _refer_from_b(bench, inv_b)  # the callee refers the caller: the caller (old) goes to media, then to carol
+    assert [m.method for m in bench.take(B) if m.is_request] == ["BYE"]
+    reinv1 = bench.take_one(A, "INVITE")
+    assert reinv1.body == b""  # the caller is asked for an offer
+    bench.feed(reply_a(reinv1, 200, SDP_A), A)
+    inv_m = bench.take_one(PROV, "INVITE")
+    assert inv_m.body == SDP_A
+    bench.feed(reply_b(inv_m, 200, SDP_B, tag="ptag", contact="sip:ringing@10.0.0.7:5066"), PROV)
+    assert bench.take_one(PROV, "ACK")
+    assert bench.take_one(A, "ACK").body == SDP_B
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == SDP_A
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    assert bench.take_one(CALLEE, "ACK")
+    assert bench.take_one(PROV, "BYE")
+    reinv2 = bench.take_one(A, "INVITE")
+    assert reinv2.body == SDP_B
+    bench.feed(reply_a(reinv2, 200, SDP_A), A)
+    assert bench.take_one(A, "ACK")
+    bench.feed(in_dialog_a("BYE", ok_a, 2, "z9hG4bK-bye"), A)
+    assert bench.take_one(CALLEE, "BYE")
+
+
+def test_bridge_no_late_sdp_renegotiates():
+    bench = Bench(ReferFlags("no-late-sdp", None))
+    inv_b, ok_a = _setup_refer_call(bench)
+    _refer_from_b(bench, inv_b)
+    bench.take(B)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == SDP_A  # the caller's last SDP (its initial offer)
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    assert bench.take_one(CALLEE, "ACK").body == b""
+    reinv = bench.take_one(A, "INVITE")
+    assert reinv.body == b""
+    bench.feed(reply_a(reinv, 200, SDP_A), A)
+    reneg = bench.take_one(CALLEE, "INVITE")
+    assert reneg.body == SDP_A and reneg.get_header("Content-Type") == "application/sdp"
+    bench.feed(reply_b(reneg, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    assert bench.take_one(CALLEE, "ACK").cseq.number == reneg.cseq.number
+    assert bench.take_one(A, "ACK").body == SDP_B
+    assert bench.engine.tuples[next(iter(bench.engine.tuples))].bridge is None
+
+
+def test_mi_b2b_bridge_keeps_the_callee():
+    from pysips.modules.b2b_logic import mi_b2b_bridge, mi_b2b_list
+
+    bench = Bench(Refer())
+    inv_b, ok_a = _setup_refer_call(bench)
+    key = mi_b2b_list(bench.core, {})["Tuples"][0]["key"]
+    assert (
+        mi_b2b_bridge(bench.core, {"dialog_id": key, "new_uri": "sip:carol@10.0.0.6:5080", "flag": "1"})
+        == "OK"
+    )
+    assert bench.take_one(A, "BYE")
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    reinv = bench.take_one(B, "INVITE")
+    assert reinv.body == SDP_B

@@ -1,0 +1,688 @@
+"""Worker processes: ``udp_workers=N`` (3.x) / ``children=N`` (2.x) / ``pysips run --workers N``.
+
+OpenSIPS runs N processes per UDP socket over shared memory; pysips forks N copies of the loaded, checked server
+(``fork`` after the script is compiled, so a worker starts in milliseconds) and each binds the SAME sockets with
+SO_REUSEPORT. The kernel picks the socket of a UDP datagram by a hash of its 4-tuple, so everything one peer
+sends to one of our sockets (an INVITE, its retransmissions, its CANCEL and its ACK) reaches the same worker;
+tests/e2e/test_workers.py proves it for the kernel this runs on.
+
+What can reach the wrong worker is a reply: it comes from the callee's address, which hashes independently of
+the caller's. Every worker therefore writes its id into the branches it generates (``new_branch()`` in
+pysips/sip/transaction.py gets a per-worker prefix: ``z9hG4bK<token>w<id>.<counter>``) and a reply whose top
+Via branch names another worker is handed over, unparsed, over a loopback UDP socket to that worker together
+with the source address and the index of the socket it arrived on; the owner processes it as if it had arrived
+there. Replies to module probes (dispatcher / drouting reply hooks, whose branches carry no worker id) are
+delivered locally and to every other worker: only the one that sent the probe knows its branch.
+
+Shared state: $shv writes go to worker 0, which applies them in arrival order and sends them to every other
+worker (each worker also applies its own write at once, so it reads what it wrote); statistics stay per worker
+and MI (run by worker 0 only, like every once-only service: httpd, mi_http, mi_fifo, prometheus, startup_route,
+timer_route) sums them on demand. The parent only supervises: it prints "pysips ready" when every worker is
+bound, forwards SIGTERM, logs (and restarts) a worker that dies.
+
+Modules that keep per-call state in process memory (dialog, b2b, usrloc...) would see only part of the traffic
+in each worker: with one of them loaded the server runs a single process and says why (UNSAFE_MODULES).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import select
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+from pysips.net.tcp import TCPTransport
+from pysips.net.udp import _BUFSIZE, UDPTransport
+
+MAGIC_COOKIE = "z9hG4bK"
+MAX_WORKERS = 64
+
+# Modules whose state lives in one process and is needed by messages another worker may receive.
+UNSAFE_MODULES = frozenset(
+    {
+        "dialog",
+        "topology_hiding",
+        "b2b_entities",
+        "b2b_logic",
+        "b2b_logic_xml",
+        "cachedb_local",
+        "usrloc",
+        "registrar",
+        "pike",
+        "ratelimit",
+        "load_balancer",
+        "presence",
+        "presence_xml",
+        "msilo",
+        "imc",
+        "uac_registrant",
+        "gflags",
+        "sst",
+    }
+)
+# Services that listen on a fixed address or must act once for the whole server: worker 0 runs them.
+ONCE_SERVICES = frozenset({"httpd", "mi_http", "mi_fifo", "mi_datagram", "mi_xmlrpc", "prometheus"})
+
+# channel message kinds (first byte)
+_MSG = b"M"  # a SIP message handed over: b"M<socket index> <ip> <port>\n<data>"
+_HOOK = b"H"  # a reply-hook reply delivered to every worker (same layout as M)
+_SHV = b"S"  # pickle((name, value)); value None deletes
+_QUERY = b"Q"  # pickle((request id, from worker, names)) -> the worker answers with R
+_REPLY = b"R"  # pickle((request id, {group:name: value}))
+_RESET = b"X"  # pickle(names) (None: every resettable statistic)
+_SYNC = b"Y"  # pickle(worker id): worker 0 answers with A (a started or restarted worker asks for the $shv table)
+_ALL_SHV = b"A"  # pickle(dict): the whole $shv table
+
+# Statistics MI sums over workers; the rest are the same in every process or make no sense summed.
+_NOT_SUMMED_GROUPS = ("shmem:", "pkmem:")
+_NOT_SUMMED = frozenset({"core:timestamp"})
+
+
+def configured_workers(g: dict[str, list], override: int | None) -> int:
+    """The worker count asked for: ``--workers``, else the last ``udp_workers`` / ``children`` global, else 1."""
+    if override is not None:
+        n = override
+    else:
+        values = g.get("udp_workers") or g.get("children") or [1]
+        try:
+            n = int(values[-1])
+        except (TypeError, ValueError):
+            n = 1
+    return max(1, min(n, MAX_WORKERS))
+
+
+def unsafe_modules(program: Any) -> list[str]:
+    """Loaded modules that keep per-process state workers cannot share yet."""
+    return [m for m in (getattr(program, "modules", None) or []) if m in UNSAFE_MODULES]
+
+
+class ReusePortUDPTransport(UDPTransport):
+    """A UDPTransport whose socket joins the SO_REUSEPORT group of its address."""
+
+    def bind(self) -> tuple[str, int]:
+        if self.sock is not None:
+            assert self.local is not None
+            return self.local
+        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, opt, self.bufsize)
+                except OSError:
+                    pass  # a smaller kernel default still works, it just drops sooner under bursts
+            sock.bind((self.host, self.port))
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+        self._sendto = sock.sendto
+        name = sock.getsockname()
+        self.local = (name[0], name[1])
+        return self.local
+
+
+class ReusePortTCPTransport(TCPTransport):
+    """A TCPTransport whose listener joins the SO_REUSEPORT group (the kernel spreads new connections); a
+    connection stays with the worker that accepted or opened it."""
+
+    async def serve(self, on_message: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        sock = trio.socket.socket(self.family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            await sock.bind((self.host, self.port))
+            sock.listen(self.backlog)
+        except BaseException:
+            sock.close()
+            raise
+        listener = trio.SocketListener(sock)
+        name = sock.getsockname()
+        self.local = (name[0], name[1])
+        self._on_message = on_message
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._listener = listener
+                task_status.started(self.local)
+                await self._accept_loop(listener, nursery)
+        finally:
+            self._nursery = None
+            self._listener = None
+            self.connections.clear()
+            with trio.CancelScope(shield=True):
+                await listener.aclose()
+
+
+class SharedVars(dict):
+    """$shv in a worker: reads are plain dict reads; writes are applied here and published (see module doc)."""
+
+    __slots__ = ("workers",)
+
+    def __init__(self, initial: dict, workers: Workers) -> None:
+        super().__init__(initial)
+        self.workers = workers
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        dict.__setitem__(self, name, value)
+        self.workers.publish_shv(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        dict.__delitem__(self, name)
+        self.workers.publish_shv(name, None)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        had = name in self
+        value = dict.pop(self, name, *default)
+        if had:
+            self.workers.publish_shv(name, None)
+        return value
+
+
+class Workers:
+    """This process's view of the worker set (``core.workers``; None when the server runs one process).
+
+    Public API for engines that generate their own identifiers (the b2b engine):
+      ``id`` / ``n``                       this worker's index and the worker count
+      ``prefix``                           the branch prefix of this worker; ``tag_token`` a short string to embed
+                                           in to-tags / keys (``owner_of(text)`` finds it again)
+      ``owner_of(text) -> int | None``     the worker whose token appears in `text` (None: none / not ours)
+      ``add_router(fn)``                   fn(data: bytes) -> worker id | None, asked for every datagram that
+                                           did not name its owner in a branch; a worker id != ``id`` hands it over
+      ``handover(wid, data, addr, transport) -> bool``  send a received datagram to worker `wid`
+    """
+
+    def __init__(self, wid: int, n: int, token: str, channels: list[socket.socket]) -> None:
+        self.id = wid
+        self.n = n
+        self.token = token
+        self.prefix = f"{MAGIC_COOKIE}{token}w{wid}."
+        self.tag_token = f"{token}w{wid}."
+        self._marker = f"{token}w".encode()
+        self._mlen = len(self._marker)
+        self.channels = channels  # one bound loopback UDP socket per worker, created before the fork
+        self.chan = channels[wid]
+        self.addrs = [c.getsockname() for c in channels]
+        self._peers = {a: i for i, a in enumerate(self.addrs)}
+        self.core: Any = None
+        self.routers: list[Callable[[bytes], int | None]] = []
+        self.handed_out = 0
+        self.handed_in = 0
+        self.channel_drops = 0
+        self._next_query = 0
+        self._queries: dict[int, tuple[trio.Event, list]] = {}
+
+    # ------------------------------------------------------------ identifiers
+
+    def owner_of(self, text: str | bytes) -> int | None:
+        """The worker id written after our token in `text` (a branch, a tag, a key), or None."""
+        data = text.encode() if isinstance(text, str) else text
+        i = data.find(self._marker)
+        if i < 0:
+            return None
+        i += self._mlen
+        j = data.find(b".", i, i + 4)
+        if j <= i:
+            return None
+        try:
+            wid = int(data[i:j])
+        except ValueError:
+            return None
+        return wid if wid < self.n else None
+
+    def add_router(self, fn: Callable[[bytes], int | None]) -> None:
+        self.routers.append(fn)
+
+    # ------------------------------------------------------------ the datagram path
+
+    def attach(self, core: Any) -> None:
+        self.core = core
+        core.workers = self
+        core.shv = SharedVars(core.shv, self)
+        # the branch generator reads this module global at each call: give this process its own prefix so a
+        # reply names the worker that owns its transaction
+        from pysips.sip import transaction
+
+        # a restarted worker reuses its id: a fresh random part keeps its branches apart from its predecessor's
+        self.prefix = f"{MAGIC_COOKIE}{self.tag_token}{os.urandom(3).hex()}."
+        transaction._branch_prefix = self.prefix
+        if core.program is not None and getattr(core.program, "shv", None) is not None:
+            core.program.shv = core.shv
+
+    def on_datagram(self, data: bytes, addr: tuple, transport: Any) -> None:
+        """UDP receive callback: hand the datagram to its owner, or process it here."""
+        core = self.core
+        if data[:4] == b"SIP/":
+            owner = self.owner_of(data)
+            if owner is not None:
+                if owner != self.id:
+                    self.handover(owner, data, addr, transport)
+                    return
+            elif core.reply_hooks and self._is_hook_reply(data):
+                self._send_all(_HOOK + self._frame(data, addr, transport))
+        if self.routers:
+            for fn in self.routers:
+                owner = fn(data)
+                if owner is not None and owner != self.id and 0 <= owner < self.n:
+                    self.handover(owner, data, addr, transport)
+                    return
+        core.on_message(data, addr, transport)
+
+    def _is_hook_reply(self, data: bytes) -> bool:
+        i = data.find(b"branch=")
+        if i < 0:
+            return False
+        head = data[i + 7 : i + 200].decode("latin-1")
+        return any(head.startswith(prefix) for prefix, _ in self.core.reply_hooks)
+
+    def _frame(self, data: bytes, addr: tuple, transport: Any) -> bytes:
+        idx = self.core.transports.index(transport)
+        return f"{idx} {addr[0]} {addr[1]}\n".encode() + data
+
+    def handover(self, wid: int, data: bytes, addr: tuple, transport: Any) -> bool:
+        """Send a datagram received here to worker `wid`, which processes it as if the kernel had given it."""
+        ok = self._send(wid, _MSG + self._frame(data, addr, transport))
+        if ok:
+            self.handed_out += 1
+        return ok
+
+    def _send(self, wid: int, payload: bytes) -> bool:
+        try:
+            self.chan.sendto(payload, self.addrs[wid])
+            return True
+        except OSError:
+            # the owner's buffer is full or it is restarting: the sender retransmits (UDP), count it
+            self.channel_drops += 1
+            return False
+
+    def _send_all(self, payload: bytes) -> None:
+        for wid in range(self.n):
+            if wid != self.id:
+                self._send(wid, payload)
+
+    async def serve_channel(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Receive what the other workers send here, until cancelled."""
+        sock = self.chan
+        sock.setblocking(False)
+        if self.id != 0:
+            self._send(0, _SYNC + pickle.dumps(self.id))
+        task_status.started()
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            for _ in range(256):
+                try:
+                    payload, src = sock.recvfrom(70000)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    break
+                if src not in self._peers:
+                    continue  # only our own workers talk on this socket
+                try:
+                    self._on_channel(payload)
+                except Exception as e:  # one bad message must not stop the channel
+                    self.core.log.error(f"worker {self.id}: channel message failed: {type(e).__name__}: {e}")
+            await trio.lowlevel.checkpoint()
+
+    def _on_channel(self, payload: bytes) -> None:
+        kind = payload[:1]
+        if kind == _MSG or kind == _HOOK:
+            head, _, data = payload[1:].partition(b"\n")
+            idx, ip, port = head.decode().split(" ")
+            core = self.core
+            transport = core.transports[int(idx)]
+            if kind == _MSG:
+                self.handed_in += 1
+            core.on_message(data, (ip, int(port)), transport)
+        elif kind == _SHV:
+            name, value = pickle.loads(payload[1:])
+            self._apply_shv(name, value)
+            if self.id == 0:
+                self._send_all(payload)
+        elif kind == _QUERY:
+            qid, origin, names = pickle.loads(payload[1:])
+            self._send(origin, _REPLY + pickle.dumps((qid, local_statistics(self.core, names))))
+        elif kind == _REPLY:
+            qid, values = pickle.loads(payload[1:])
+            pending = self._queries.get(qid)
+            if pending is not None:
+                pending[1].append(values)
+                if len(pending[1]) >= self.n - 1:
+                    pending[0].set()
+        elif kind == _RESET:
+            reset_local_statistics(self.core, pickle.loads(payload[1:]))
+        elif kind == _SYNC:
+            self._send(pickle.loads(payload[1:]), _ALL_SHV + pickle.dumps(dict(self.core.shv)))
+        elif kind == _ALL_SHV:
+            shv = self.core.shv
+            dict.clear(shv)
+            dict.update(shv, pickle.loads(payload[1:]))
+
+    # ------------------------------------------------------------ $shv
+
+    def _apply_shv(self, name: str, value: Any) -> None:
+        shv = self.core.shv
+        if value is None:
+            dict.pop(shv, name, None)
+        else:
+            dict.__setitem__(shv, name, value)
+
+    def publish_shv(self, name: str, value: Any) -> None:
+        payload = _SHV + pickle.dumps((name, value))
+        if self.id == 0:
+            self._send_all(payload)
+        else:
+            self._send(0, payload)
+
+    # ------------------------------------------------------------ statistics
+
+    async def gather_statistics(self, names: list[str], timeout: float = 1.0) -> list[dict]:
+        """Every other worker's ``local_statistics(names)`` (those that answer within `timeout`)."""
+        self._next_query += 1
+        qid = self._next_query
+        event = trio.Event()
+        got: list[dict] = []
+        self._queries[qid] = (event, got)
+        try:
+            self._send_all(_QUERY + pickle.dumps((qid, self.id, names)))
+            with trio.move_on_after(timeout):
+                await event.wait()
+        finally:
+            del self._queries[qid]
+        return got
+
+    def broadcast_reset(self, names: list[str] | None) -> None:
+        self._send_all(_RESET + pickle.dumps(names))
+
+    def install_mi(self, core: Any) -> None:
+        """Worker 0: get_statistics sums every worker; reset_statistics / reset_all_statistics reach all."""
+        from pysips.mi import registry_for
+
+        reg = registry_for(core)
+        workers = self
+
+        def wrap_get(cmd: Any) -> None:
+            orig = cmd.fn
+
+            async def fn(core: Any, params: Any) -> Any:
+                out = orig(core, params)
+                from pysips.mi import param_array
+
+                names = param_array(params, "statistics")
+                for wid, remote in enumerate(await workers.gather_statistics(names), 1):
+                    merge_statistics(out, remote, wid)
+                return out
+
+            cmd.fn = fn
+
+        def wrap_reset(cmd: Any, all_stats: bool) -> None:
+            orig = cmd.fn
+
+            def fn(core: Any, params: Any) -> Any:
+                out = orig(core, params)
+                from pysips.mi import param_array
+
+                workers.broadcast_reset(None if all_stats else param_array(params, "statistics"))
+                return out
+
+            cmd.fn = fn
+
+        for name, kind in (("get_statistics", "get"), ("reset_statistics", "reset"),
+                           ("reset_all_statistics", "all")):  # fmt: skip
+            cmd = reg.lookup(name)
+            if cmd is None:
+                continue
+            if kind == "get":
+                wrap_get(cmd)
+            else:
+                wrap_reset(cmd, kind == "all")
+
+    def summary(self) -> str:
+        return (
+            f"worker {self.id}: handed over {self.handed_out} message(s), received {self.handed_in}, "
+            f"channel drops {self.channel_drops}"
+        )
+
+
+def local_statistics(core: Any, names: list[str]) -> dict[str, Any]:
+    """This worker's values for get_statistics `names` (``group:name`` -> value)."""
+    from pysips.mi import stats as S
+
+    cat = S.groups(core)
+    out: dict[str, Any] = {}
+    for name in names:
+        for g, n, s in S.find(core, name, cat):
+            out[f"{g}:{n}"] = S.value(s)
+    return out
+
+
+def reset_local_statistics(core: Any, names: list[str] | None) -> None:
+    from pysips.mi import stats as S
+
+    for name in names if names is not None else ["all"]:
+        if names is not None and (name == "all" or name.endswith(":")):
+            continue
+        for _, _, s in S.find(core, name):
+            if s.reset is not None:
+                s.reset()
+
+
+def merge_statistics(out: dict, remote: dict, wid: int) -> None:
+    """Add a worker's statistics into worker 0's answer: counters and gauges summed, per-process memory
+    reported as OpenSIPS does (``pkmem:<process>-name``), server-wide values left as they are."""
+    for key, value in remote.items():
+        if key.startswith("pkmem:0-"):
+            out[f"pkmem:{wid}-{key[8:]}"] = value
+        elif key in out and key not in _NOT_SUMMED and not key.startswith(_NOT_SUMMED_GROUPS):
+            if isinstance(value, (int, float)) and isinstance(out[key], (int, float)):
+                out[key] += value
+
+
+# ---------------------------------------------------------------------------------------- the supervisor
+
+
+def _channels(n: int) -> list[socket.socket]:
+    out = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _BUFSIZE)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _BUFSIZE)
+        s.bind(("127.0.0.1", 0))
+        out.append(s)
+    return out
+
+
+def _prebind(sockets: list[Any]) -> tuple[list[Any], list[socket.socket]]:
+    """Bind every socket once in the parent (reuseport): reports a busy address before any fork and fixes
+    port 0 to one port for all workers. The parent closes them once the workers are bound."""
+    from dataclasses import replace
+
+    from pysips.errors import ConfigError
+
+    held = []
+    specs = []
+    for spec in sockets:
+        fam = socket.AF_INET6 if ":" in spec.host else socket.AF_INET
+        kind = socket.SOCK_DGRAM if spec.proto == "udp" else socket.SOCK_STREAM
+        s = socket.socket(fam, kind)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if kind == socket.SOCK_STREAM:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((spec.host, spec.port))
+        except OSError as e:
+            s.close()
+            for h in held:
+                h.close()
+            what = "address already in use" if e.errno == 98 else e.strerror
+            raise ConfigError(f"cannot listen on {spec}: {what}") from e
+        held.append(s)
+        specs.append(replace(spec, port=s.getsockname()[1]) if spec.port == 0 else spec)
+    return specs, held
+
+
+def _die_with_parent() -> None:
+    # a SIGKILLed parent must not leave workers serving on its port
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Supervisor:
+    """The parent of N workers: start, wait until all are bound, forward SIGTERM, restart the dead."""
+
+    def __init__(
+        self, n: int, sockets: list[Any], logger: Any, child_main: Callable[[Workers, Any, int], int]
+    ):
+        self.n = n
+        self.sockets = sockets
+        self.log = logger
+        self.child_main = child_main
+        self.token = os.urandom(4).hex()
+        self.pids: dict[int, int] = {}  # pid -> worker id
+        self.restarts: dict[int, list[float]] = {}
+        self.held: list[socket.socket] = []
+
+    def run(self) -> int:
+        from pysips.errors import ConfigError
+
+        try:
+            self.sockets, self.held = _prebind(self.sockets)
+        except ConfigError as e:
+            print(f"pysips: {e}", file=sys.stderr)
+            return 1
+        self.channels = _channels(self.n)
+        ready_r, self.ready_w = os.pipe()
+        wanted = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+        self.old_mask = old_mask
+        started = time.monotonic()
+        try:
+            for wid in range(self.n):
+                self._spawn(wid)
+            rc = self._wait_ready(ready_r, wanted)
+            if rc is not None:
+                return rc
+            # every worker holds its own sockets now; the parent's copies would take a share of the traffic
+            for h in self.held:
+                h.close()
+            self.log.info(f"{self.n} workers ready in {time.monotonic() - started:.2f}s")
+            print("pysips ready", file=sys.stderr, flush=True)
+            return self._supervise(wanted)
+        finally:
+            for h in self.held:
+                h.close()
+            os.close(ready_r)
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+    def _spawn(self, wid: int) -> None:
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, self.old_mask)
+                for h in self.held:
+                    h.close()
+                _die_with_parent()
+                self.log.pid = os.getpid()
+                workers = Workers(wid, self.n, self.token, self.channels)
+                code = self.child_main(workers, self.sockets, self.ready_w)
+            except KeyboardInterrupt:
+                code = 0
+            except BaseException as e:  # the child must never return into the parent's code
+                print(f"pysips: worker {wid}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        self.pids[pid] = wid
+
+    def _reap(self) -> list[tuple[int, int, int]]:
+        """(pid, worker id, exit status) of every child that ended."""
+        out = []
+        for _ in range(len(self.pids)):
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            wid = self.pids.pop(pid, None)
+            if wid is not None:
+                out.append((pid, wid, status))
+        return out
+
+    def _wait_ready(self, ready_r: int, wanted: tuple) -> int | None:
+        ready = 0
+        deadline = time.monotonic() + 60
+        while ready < self.n:
+            if time.monotonic() > deadline:
+                self.log.error("workers did not start within 60 s")
+                self._stop_all()
+                return 1
+            r, _, _ = select.select([ready_r], [], [], 0.05)
+            if r:
+                ready += len(os.read(ready_r, 64))
+            if self._reap():
+                # a worker that fails to start already printed why (bad socket, module error...)
+                self._stop_all()
+                return 1
+            if signal.sigpending() & {signal.SIGTERM, signal.SIGINT}:
+                signal.sigtimedwait([signal.SIGTERM, signal.SIGINT], 0)
+                self._stop_all()
+                return 0
+        return None
+
+    def _supervise(self, wanted: tuple) -> int:
+        while True:
+            sig = signal.sigtimedwait(wanted, 1.0)
+            if sig is None:
+                continue
+            if sig.si_signo in (signal.SIGTERM, signal.SIGINT):
+                self._stop_all()
+                return 0
+            for pid, wid, status in self._reap():
+                self.log.error(f"worker {wid} (pid {pid}) ended: {_describe(status)}")
+                recent = [t for t in self.restarts.get(wid, []) if t > time.monotonic() - 10]
+                if len(recent) >= 3:
+                    self.log.error(f"worker {wid} restarted 3 times in 10 s; not restarting it again")
+                    continue
+                recent.append(time.monotonic())
+                self.restarts[wid] = recent
+                self._spawn(wid)
+                self.log.info(f"worker {wid} restarted")
+
+    def _stop_all(self, timeout: float = 4.5) -> None:
+        for pid in list(self.pids):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while self.pids and time.monotonic() < deadline:
+            self._reap()
+            if self.pids:
+                time.sleep(0.02)
+        for pid in list(self.pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pids.pop(pid, None)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
