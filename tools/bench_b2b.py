@@ -4,7 +4,7 @@ Prints a table; --json prints one JSON object with max_cps, cpu_ms_per_call, kb_
 server over the highest passing step divided by its calls: finished transactions are kept 32 s, so every call
 of a step is still held when it ends) and the SIPp-to-SIPp baseline measured in the same run.
 
-    python tools/bench_b2b.py [--rates 400,800,1200,1600] [--calls 3000] [--json] [--no-baseline]
+    python tools/bench_b2b.py [--rates 1200,1600,2000,2400,2800,3200] [--calls 3000] [--json] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def make_pysips(tmp: Path, rss: dict):
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rates", default="400,800,1200,1600")
+    ap.add_argument("--rates", default="1200,1600,2000,2400,2800,3200")
     ap.add_argument("--baseline-rates", default=None, help="ladder for SIPp-to-SIPp (default: same)")
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--pause-ms", type=int, default=1000)

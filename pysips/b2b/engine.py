@@ -12,12 +12,21 @@ return True for messages that belong to a b2b transaction or dialog. Once the sc
 * a 2xx is retransmitted to the caller until its ACK, and the ACK for the callee is generated when the caller's
   ACK arrives (so a late-SDP ACK body reaches the callee);
 * in-dialog requests from either side are passed to the other leg with that leg's Call-ID, tags, CSeq, route set
-  and target; their replies are relayed back; crossing INVITE/UPDATE get 491;
+  and target; their replies are relayed back; each INVITE gets a 100; a second INVITE from the same side while the
+  first is pending gets 500, one crossing an INVITE of the other side 491 (sipssert b2b/28);
 * CANCEL from the caller: 200 to the CANCEL, 487 to the INVITE, CANCEL on the client leg;
 * BYE ends the tuple: passed to the peer when it is confirmed, else the peer leg is cancelled / answered 487.
 
-Timers (setup timeout, max_duration, 2xx retransmission) are entries in the process TimerHeap; transaction
-timers come from the layer through one SansIOTimer. Nothing runs per call as a task.
+Script scenarios (3.2+): ``b2b_server_new`` / ``b2b_client_new`` / ``b2b_init_request(id, ...)`` build the same two
+legs from the script's entities; in-dialog requests (and replies, with a reply route) then run the b2b_logic
+route instead of the default pass-through, whose functions act on ``ctx.b2b`` (a B2BCall). ``b2b_bridge`` connects
+an existing entity to a new client: late SDP by default (INVITE without SDP, its offer re-INVITEs the old entity),
+or ``no-late-sdp`` (the old entity's SDP first, then a renegotiation), ``hold``, a provisional media server, and
+``notify`` / ``rollback-failed`` (RFC 3515 NOTIFYs to the transferor, keep the call when the target fails).
+
+Timers (setup timeout, max_duration, 2xx retransmission, tm fr_timeout / fr_inv_timeout of bridge INVITEs, the
+2.1 s bridge retry after a 491) are entries in the process TimerHeap; transaction timers come from the layer
+through one SansIOTimer. Nothing runs per call as a task.
 """
 
 from __future__ import annotations
@@ -70,6 +79,28 @@ WHITELIST = (
 _AUTH_HEADERS = ("WWW-Authenticate", "Proxy-Authenticate")
 _GLARE_METHODS = ("INVITE", "UPDATE")
 _SDP_METHODS = ("INVITE", "ACK", "UPDATE")
+
+
+def _hold_sdp(sdp: tuple | None) -> tuple | None:
+    """OpenSIPS sdp_get_hold_body: the same SDP with every active stream marked a=inactive."""
+    if sdp is None or not sdp[0]:
+        return None
+    lines = sdp[0].decode("utf-8", "replace").replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    out: list[str] = []
+    in_media = False
+    for line in lines:
+        if line.startswith("m="):
+            if in_media:
+                out.append("a=inactive")
+            in_media = True
+        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive") and in_media:
+            continue
+        out.append(line)
+    if in_media:
+        out.append("a=inactive")
+    return ("\r\n".join(out) + "\r\n").encode(), sdp[1] or "application/sdp"
 
 
 def _int(v: Any, default: int) -> int:
@@ -1076,7 +1107,7 @@ class B2BEngine:
             self.log.error(f"b2b_bridge: entity {old.eid or old.key} cannot be bridged now", "b2b_logic")
             return -1
         max_duration = None
-        notify = rollback = no_late = False
+        notify = rollback = no_late = hold = False
         for item in (flags or "").split(","):
             name, _, value = item.strip().partition("=")
             if name == "max_duration" and value.strip().isdigit():
@@ -1087,6 +1118,8 @@ class B2BEngine:
                 rollback = True
             elif name == "no-late-sdp":
                 no_late = True
+            elif name == "hold":
+                hold = True
         new = None
         try:
             if provmedia:
@@ -1095,6 +1128,12 @@ class B2BEngine:
                 core_dest = self.core.uri_destination(prov_spec.dest)
                 if core_dest is None:
                     raise ValueError("no destination")
+            elif hold:
+                # the SDP the old entity's former peer gave it, with the media made inactive
+                former = call.leg if call.leg is not old else call.peer
+                hold_sdp = _hold_sdp((former.sdp if former is not None else None) or old.sdp)
+                if hold_sdp is None:
+                    raise ValueError("no SDP to put the old entity on hold with")
             else:
                 new = self._new_client_leg(tup, spec, offer=old.sdp if no_late else None)
         except (SIPParseError, OSError, ValueError) as e:
@@ -1116,6 +1155,20 @@ class B2BEngine:
         tup.state = -1
         if old.peer is not None and old.peer.peer is old:
             old.peer.peer = None
+        if new is None and hold:
+            # hold: re-INVITE the old entity with its media inactive first, then call the new entity
+            br.phase = "hold"
+            old.peer = None
+            cli = self._send_request(
+                old, "INVITE", None, None, extra=[("Content-Type", hold_sdp[1])], body=hold_sdp[0]
+            )
+            if cli is None:
+                self._terminate(tup)
+                return -1
+            cli.bridge = br
+            old.inv_cli = cli
+            self._flush()
+            return 1
         if new is None:
             # provisional media: re-INVITE the old entity without SDP; its offer goes to the media server first,
             # then to the new entity, which replaces the media server when it answers
@@ -1362,6 +1415,38 @@ class B2BEngine:
         br.old.inv_cli = cli2
         br.phase = "old_final"
 
+    def _bridge_reply_hold(self, br: Bridge, cli: CliRef, resp: Response) -> None:
+        """The old entity accepted (or refused) to be put on hold: ACK it, then call the new entity (late SDP)."""
+        status = resp.status
+        leg = cli.leg
+        tup = br.old.tup
+        if status < 200:
+            return
+        if leg.inv_cli is cli:
+            leg.inv_cli = None
+        if status >= 300:
+            self._terminate(tup)
+            return
+        if leg.ack_cseq == cli.cseq:
+            if leg.ack_data is not None:
+                self._send_raw(leg, leg.ack_data)
+            return
+        leg.ack_cseq = cli.cseq
+        leg.ack_data = None
+        self._send_ack(leg, None)
+        try:
+            new = self._new_client_leg(tup, br.spec)
+        except (SIPParseError, OSError, ValueError) as e:
+            self.log.error(f"b2b_bridge: cannot reach {br.spec.dest}: {e}", "b2b_logic")
+            self._terminate(tup)
+            return
+        br.new = new
+        br.phase = "new"
+        new.inv_cli.bridge = br
+        br.old.peer = new
+        new.peer = br.old
+        tup.server, tup.client = br.old, new
+
     def _bridge_reply_nolate(self, br: Bridge, cli: CliRef, resp: Response) -> None:
         """no-late-sdp, after the new entity answered: the old entity's fresh offer (nl_old) is sent to the new
         entity (nl_reneg); the new entity's answer ACKs both."""
@@ -1467,6 +1552,9 @@ class B2BEngine:
             return
         if br.phase in ("nl_old", "nl_reneg"):
             self._bridge_reply_nolate(br, cli, resp)
+            return
+        if br.phase == "hold":
+            self._bridge_reply_hold(br, cli, resp)
             return
         status = resp.status
         if status == 100:

@@ -333,6 +333,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, name="b2bl_key"),
                 ParamSpec(INT, name="entity_no"),
                 ParamSpec(STR, optional=True, name="adv_contact"),
+                ParamSpec(STR, optional=True, name="flags"),
             ),
             None,
             frozenset({REQUEST}),

@@ -33,6 +33,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -78,7 +79,9 @@ _SHV = b"S"  # pickle((name, value)); value None deletes
 _QUERY = b"Q"  # pickle((request id, from worker, names)) -> the worker answers with R
 _REPLY = b"R"  # pickle((request id, {group:name: value}))
 _RESET = b"X"  # pickle(names) (None: every resettable statistic)
-_SYNC = b"Y"  # pickle(worker id): worker 0 answers with A (a started or restarted worker asks for the $shv table)
+_SYNC = (
+    b"Y"  # pickle(worker id): worker 0 answers with A (a started or restarted worker asks for the $shv table)
+)
 _ALL_SHV = b"A"  # pickle(dict): the whole $shv table
 
 # Statistics MI sums over workers; the rest are the same in every process or make no sense summed.
@@ -436,6 +439,19 @@ class Workers:
 
             cmd.fn = fn
 
+        kill = reg.lookup("kill")
+        if kill is not None:
+            supervisor = os.getppid()
+
+            def fn_kill(core: Any, params: Any) -> str:
+                # the whole server stops, not just this worker (which the supervisor would restart); a little
+                # later, so that this reply still goes out
+                timer = threading.Timer(0.2, os.kill, (supervisor, signal.SIGTERM))
+                timer.daemon = True
+                timer.start()
+                return "OK"
+
+            kill.fn = fn_kill
         for name, kind in (("get_statistics", "get"), ("reset_statistics", "reset"),
                            ("reset_all_statistics", "all")):  # fmt: skip
             cmd = reg.lookup(name)

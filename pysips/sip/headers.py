@@ -448,7 +448,10 @@ def _parse_name_addr(text: str) -> NameAddr:
         lt = s.find("<")
         if lt > 0:
             display = s[:lt].strip()
-            if display.strip(_DISPLAY_CHARS):
+            # RFC 3261 wants a quoted string when the display name holds non-token characters. OpenSIPS's
+            # parse_to is lenient (UAs send `To: : <sip:..>`); we accept the same, except a comma, which makes a
+            # list header ambiguous (RFC 4475 3.1.2.15 "Bell, Alexander" is rejected).
+            if display.strip(_DISPLAY_CHARS) and ("," in display or '"' in display):
                 raise SIPParseError(f"display name must be quoted in {s!r}")
     if lt >= 0:
         gt = s.find(">", lt)

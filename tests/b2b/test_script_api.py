@@ -317,3 +317,19 @@ def test_mi_b2b_bridge_keeps_the_callee():
     bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
     reinv = bench.take_one(B, "INVITE")
     assert reinv.body == SDP_B
+
+
+def test_bridge_hold_puts_the_old_entity_on_hold_first():
+    bench = Bench(ReferFlags("hold", None))
+    inv_b, ok_a = _setup_refer_call(bench)
+    _refer_from_b(bench, inv_b)
+    bench.take(B)
+    hold = bench.take_one(A, "INVITE")
+    assert b"a=inactive" in hold.body and bench.take(CALLEE) == []
+    bench.feed(reply_a(hold, 200, SDP_A), A)
+    assert bench.take_one(A, "ACK")
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == b""
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact=C_CT), CALLEE)
+    reinv = bench.take_one(A, "INVITE")
+    assert reinv.body == SDP_B

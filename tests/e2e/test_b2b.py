@@ -55,10 +55,31 @@ def run_call(
     cfg.write_text(CFG.format(proxy_port=proxy_port, uas_port=uas_port))
     uas_log, uac_log = tmp_path / "uas_msg.log", tmp_path / "uac_msg.log"
     tr = ["-trace_msg", "-message_file"]
-    uas_args = ["-sf", str(SCENARIOS / uas), "-i", HOST, "-p", str(uas_port), "-m", str(calls)]
+    uas_args = [
+        "-sf",
+        str(SCENARIOS / uas),
+        "-i",
+        HOST,
+        "-p",
+        str(uas_port),
+        "-mp",
+        str(free_port()),
+        "-m",
+        str(calls),
+    ]
     uas_args += [*tr, str(uas_log)] if trace else []
     with PysipsProcess(cfg) as srv, SippBackground(uas_args, tmp_path) as uas_proc:
-        uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / uac), "-i", HOST, "-p", str(uac_port)]
+        uac_args = [
+            f"{HOST}:{proxy_port}",
+            "-sf",
+            str(SCENARIOS / uac),
+            "-i",
+            HOST,
+            "-p",
+            str(uac_port),
+            "-mp",
+            str(free_port()),
+        ]
         uac_args += ["-s", "callee", "-m", str(calls), "-r", str(rate), "-d", "200", "-l", "1000"]
         uac_args += [*tr, str(uac_log)] if trace else []
         res = run_sipp(uac_args, tmp_path, timeout=timeout)
@@ -214,11 +235,33 @@ def test_2000_calls_counts_and_rss(tmp_path):
                 return int(line.split()[1])
         return 0
 
-    uas_args = ["-sf", str(SCENARIOS / "uas_call.xml"), "-i", HOST, "-p", str(uas_port)]
+    uas_args = [
+        "-sf",
+        str(SCENARIOS / "uas_call.xml"),
+        "-i",
+        HOST,
+        "-p",
+        str(uas_port),
+        "-mp",
+        str(free_port()),
+    ]
     with PysipsProcess(cfg) as srv, SippBackground(uas_args, tmp_path):
         before = rss(srv.proc.pid)
         uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / "uac_call.xml"), "-i", HOST]
-        uac_args += ["-p", str(uac_port), "-s", "callee", "-m", "2000", "-r", "500", "-d", "0"]
+        uac_args += [
+            "-p",
+            str(uac_port),
+            "-mp",
+            str(free_port()),
+            "-s",
+            "callee",
+            "-m",
+            "2000",
+            "-r",
+            "500",
+            "-d",
+            "0",
+        ]
         res = run_sipp(uac_args, tmp_path, timeout=40)
         assert res.returncode == 0, res.stdout[-2000:]
         assert re.search(r"Successful call\s*\|\s*\d+\s*\|\s*2000", res.stdout), res.stdout[-2000:]
@@ -269,8 +312,30 @@ def test_prepaid_script_api(tmp_path):
     cfg = tmp_path / "prepaid.cfg"
     cfg.write_text(PREPAID.format(proxy_port=proxy_port, media_port=media_port, callee_port=callee_port))
     media_log, callee_log = tmp_path / "media.log", tmp_path / "callee.log"
-    media_args = ["-sf", str(SCENARIOS / "uas_bye.xml"), "-i", HOST, "-p", str(media_port), "-m", "1"]
-    callee_args = ["-sf", str(SCENARIOS / "uas_call.xml"), "-i", HOST, "-p", str(callee_port), "-m", "1"]
+    media_args = [
+        "-sf",
+        str(SCENARIOS / "uas_bye.xml"),
+        "-i",
+        HOST,
+        "-p",
+        str(media_port),
+        "-mp",
+        str(free_port()),
+        "-m",
+        "1",
+    ]
+    callee_args = [
+        "-sf",
+        str(SCENARIOS / "uas_call.xml"),
+        "-i",
+        HOST,
+        "-p",
+        str(callee_port),
+        "-mp",
+        str(free_port()),
+        "-m",
+        "1",
+    ]
     tr = ["-trace_msg", "-message_file"]
     with (
         PysipsProcess(cfg) as srv,
@@ -278,7 +343,7 @@ def test_prepaid_script_api(tmp_path):
         SippBackground([*callee_args, *tr, str(callee_log)], tmp_path) as callee,
     ):
         uac_args = [f"{HOST}:{proxy_port}", "-sf", str(SCENARIOS / "uac_prepaid.xml"), "-i", HOST]
-        uac_args += ["-p", str(uac_port), "-s", "balance", "-m", "1"]
+        uac_args += ["-p", str(uac_port), "-mp", str(free_port()), "-s", "balance", "-m", "1"]
         res = run_sipp(uac_args, tmp_path, timeout=20)
         assert res.returncode == 0, res.stdout[-3000:] + srv.output()[-3000:]
         deadline = time.monotonic() + 10

@@ -12,6 +12,8 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -131,6 +133,10 @@ def test_reuseport_keeps_each_peer_on_one_socket() -> None:
 
 # ------------------------------------------------------------------------------------ SIPp through 2 workers
 
+# The acceptance run uses PYSIPS_WORKER_CALLS=3000 (each flow then takes ~15-30 s); the default keeps the suite fast.
+CALLS = int(os.environ.get("PYSIPS_WORKER_CALLS", "300"))
+FLOW_CALLS = int(os.environ.get("PYSIPS_WORKER_CALLS", "60"))  # CANCEL and 486 flows
+
 
 def _handed_over(px: PysipsProcess) -> int:
     return sum(int(m) for m in re.findall(r"worker \d+: handed over (\d+) message", px.output()))
@@ -147,7 +153,7 @@ def _start(tmp_path: Path, uas_port: int, uas2_port: int, workers: int = 2) -> P
     return px
 
 
-def _caller(tmp_path: Path, scenario: str, port: int, calls: int, rate: int, timeout: float = 25) -> Caller:
+def _caller(tmp_path: Path, scenario: str, port: int, calls: int, rate: int, timeout: float = 60) -> Caller:
     # -t un: one socket (source port) per call, so the kernel spreads the calls over the workers
     args = [f"{HOST}:{port}", "-sf", str(SCENARIOS / scenario), *_sipp_common("uac", free_port(), tmp_path, calls),
             "-r", str(rate), "-t", "un", "-max_socket", "1000"]  # fmt: skip
@@ -161,7 +167,7 @@ def _pids(px: PysipsProcess) -> set[str]:
 @needs_sipp
 def test_two_workers_calls_hand_replies_over(tmp_path: Path) -> None:
     uas_port, uas2_port = free_port(), free_port()
-    calls = 300
+    calls = CALLS
     with callee(tmp_path, "uas_call.xml", uas_port, calls) as uas:
         px = _start(tmp_path, uas_port, uas2_port)
         try:
@@ -178,11 +184,11 @@ def test_two_workers_calls_hand_replies_over(tmp_path: Path) -> None:
 @needs_sipp
 def test_two_workers_cancel_and_failure_route(tmp_path: Path) -> None:
     uas_port, uas2_port = free_port(), free_port()
-    calls = 60
+    calls = FLOW_CALLS
     with callee(tmp_path, "uas_cancel.xml", uas_port, calls) as uas:
         px = _start(tmp_path, uas_port, uas2_port)
         try:
-            uac = _caller(tmp_path, "uac_cancel.xml", px.port, calls, rate=100)  # type: ignore[attr-defined]
+            uac = _caller(tmp_path, "uac_cancel.xml", px.port, calls, rate=200)  # type: ignore[attr-defined]
             assert_calls_ok(px, uac, uas)
         finally:
             assert_stops_cleanly(px)
@@ -196,7 +202,7 @@ def test_two_workers_cancel_and_failure_route(tmp_path: Path) -> None:
     ):
         px = _start(tmp2, uas_port, uas2_port)
         try:
-            uac = _caller(tmp2, "uac_call.xml", px.port, calls, rate=100)  # type: ignore[attr-defined]
+            uac = _caller(tmp2, "uac_call.xml", px.port, calls, rate=200)  # type: ignore[attr-defined]
             assert_calls_ok(px, uac, busy, uas2)
         finally:
             assert_stops_cleanly(px)
@@ -218,6 +224,8 @@ route {
     if ($rU == "set") { $shv(x) = $ci; }
     sl_send_reply(200, "OK pid=$pp shv=$shv(x)");
 }
+startup_route { xlog("STARTUP pid=$pp\n"); }
+timer_route[tick, 1] { xlog("TICK pid=$pp\n"); }
 """
 
 
@@ -272,8 +280,14 @@ def test_shv_and_statistics_are_shared(tmp_path: Path) -> None:
         time.sleep(0.2)
         stats = _mi(http, "get_statistics", {"statistics": ["core:rcv_requests"]})
         assert stats == {"core:rcv_requests": 0}
+        # startup_route and timer_route run in one process (worker 0, which also serves MI)
+        deadline = time.monotonic() + 3
+        while "TICK" not in px.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        mi_pid = re.search(r"\[(\d+)\] INFO:httpd: httpd listening", px.output()).group(1)
+        assert re.findall(r"STARTUP pid=(\d+)", px.output()) == [mi_pid]
+        assert set(re.findall(r"TICK pid=(\d+)", px.output())) == {mi_pid}
         # a worker that dies is logged and replaced; the server keeps answering
-        mi_pid = re.search(r"\[(\d+)\] INFO:httpd: httpd listening", px.output()).group(1)  # worker 0
         other = next(p for p in _pids(px) if p != mi_pid)
         os.kill(int(other), 9)
         deadline = time.monotonic() + 5
@@ -284,4 +298,100 @@ def test_shv_and_statistics_are_shared(tmp_path: Path) -> None:
         answered = dict(_options(sip, "get", f"after-{i}") for i in range(20))
         assert other not in answered and len(answered) == 2, answered
         assert set(answered.values()) == {value}  # the new worker got the $shv table from worker 0
+        # MI kill stops the whole server, not only the worker serving MI
+        assert _mi(http, "kill", {}) == "OK"
+        assert px.proc is not None and px.proc.wait(5) == 0
+
+
+def test_busy_port_stops_before_any_worker_starts(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = tmp_path / "busy.cfg"
+    cfg.write_text(
+        f'udp_workers=2\nsocket=udp:127.0.0.1:{port}\nloadmodule "sl.so"\nroute {{ sl_send_reply(200, "OK"); }}\n'
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, port))  # no SO_REUSEPORT: the group cannot form
+        proc = subprocess.run(
+            [sys.executable, "-m", "pysips", "run", str(cfg)], capture_output=True, text=True, timeout=20
+        )
+    assert proc.returncode == 1
+    assert f"pysips: cannot listen on udp:127.0.0.1:{port}: address already in use" in proc.stderr
+
+
+def test_module_with_per_process_state_keeps_one_process(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = tmp_path / "dlg.cfg"
+    cfg.write_text(
+        f'log_level=3\nudp_workers=4\nsocket=udp:127.0.0.1:{port}\nloadmodule "tm.so"\nloadmodule "sl.so"\n'
+        'loadmodule "dialog.so"\nroute { sl_send_reply(200, "OK pid=$pp shv=-"); }\n'
+    )
+    with PysipsProcess(cfg) as px:
+        assert "4 workers asked for, running 1: module(s) dialog keep per-process state" in px.output()
+        assert len(_pids(px)) == 1
+        assert {_options(port, "get", f"d-{i}")[0] for i in range(5)} == {str(px.proc.pid)}
         assert_stops_cleanly(px)
+
+
+# ------------------------------------------------------------------------------------ probes (reply hooks)
+
+PROBING = """
+log_level=3
+udp_workers=2
+socket=udp:127.0.0.1:{sip}
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "db_text.so"
+loadmodule "dispatcher.so"
+modparam("tm", "fr_timeout", 1)
+modparam("dispatcher", "db_url", "text://{db}")
+modparam("dispatcher", "ds_ping_interval", 1)
+modparam("dispatcher", "ds_probing_mode", 1)
+modparam("dispatcher", "ds_probing_threshold", 1)
+route { sl_send_reply(200, "OK"); }
+"""
+
+
+def _answer_options(sock: socket.socket, seconds: float) -> int:
+    """Answer every OPTIONS with 200 for `seconds`; returns how many were answered."""
+    from pysips.sip.message import make_response, parse_message
+
+    answered = 0
+    deadline = time.monotonic() + seconds
+    sock.settimeout(0.1)
+    while time.monotonic() < deadline:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except TimeoutError:
+            continue
+        req = parse_message(data)
+        if req.is_request and req.method == "OPTIONS":
+            sock.sendto(make_response(req, 200, "OK", to_tag="t1").to_bytes(), addr)
+            answered += 1
+    return answered
+
+
+def test_probe_replies_reach_the_worker_that_probed(tmp_path: Path) -> None:
+    """Both workers probe the destination; its replies all reach one worker (one address pair), which passes
+    them on: without that the other worker would time its probes out and mark the destination inactive."""
+    sip = free_port()
+    dest = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dest.bind((HOST, 0))
+    port = dest.getsockname()[1]
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "version").write_text("table_name(string) table_version(int) \ndispatcher:9\n")
+    header = (
+        "id(int,auto) setid(int) destination(string) socket(string,null) state(int) probe_mode(int) "
+        "weight(string) priority(int) attrs(string,null) description(string,null) \n"
+    )
+    (db / "dispatcher").write_text(header + f":1:sip\\:127.0.0.1\\:{port}::0:0:1:0::\n")
+    cfg = tmp_path / "probe.cfg"
+    cfg.write_text(PROBING.replace("{sip}", str(sip)).replace("{db}", str(db)))
+    try:
+        with PysipsProcess(cfg) as px:
+            answered = _answer_options(dest, 3.5)
+            assert answered >= 4, px.output()  # two workers, at least two rounds each
+            assert "switched to [inactive]" not in px.output(), px.output()
+            assert_stops_cleanly(px)
+    finally:
+        dest.close()

@@ -225,3 +225,11 @@ def test_name_addr_list_fast_path_agrees(items: list[str], sep: str, edits: list
             return "error"
 
     assert outcome(parse_name_addr_list) == outcome(general)
+
+
+def test_unquoted_display_name_with_non_token_characters_is_tolerated():
+    # OpenSIPS's parse_to accepts it and SIPp scenarios produce it (`To:[$remote_from]` after a capture of ": <...>")
+    na = parse_name_addr(": <sip:callee@127.0.0.1:5060>;tag=abc")
+    assert na.display == ":"
+    assert na.tag == "abc"
+    assert str(na.uri) == "sip:callee@127.0.0.1:5060"
