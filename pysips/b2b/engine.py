@@ -49,6 +49,7 @@ from pysips.b2b.entities import (
     SrvRef,
 )
 from pysips.b2b.logic import TOP_HIDING, InitFlags, Tuple, split_scenario
+from pysips.b2b.scenario_run import ScenarioRunner
 from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
 from pysips.net.timers import SansIOTimer, TimerHeap
 from pysips.sip.message import Request, Response, make_response
@@ -113,7 +114,7 @@ def _int(v: Any, default: int) -> int:
 _now = trio.current_time
 
 
-class B2BEngine:
+class B2BEngine(ScenarioRunner):
     """One per process. ``B2BEngine(core, script)``; the server then calls ``start(nursery)``."""
 
     def __init__(
@@ -166,6 +167,7 @@ class B2BEngine:
         self.dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) -> leg
         self._tuple_local = 0
         self._contacts: dict[int, str] = {}
+        self.scenarios: dict[str, Any] = {}  # XML scenarios by id (b2b_logic script/extern_scenario)
 
     def start(self, nursery: Any = None) -> None:
         """Nothing to spawn: timers live in the core's heap. Kept for the server's start-up sequence."""
@@ -611,6 +613,8 @@ class B2BEngine:
                 self._send_bye(leg)
                 return
             x = srv.leg
+            if x.state == EARLY and not cli.initial:
+                x.state = CONFIRMED  # b2b_bridge_request: a new caller answered by an existing entity
             if cli.initial:
                 x.state = CONFIRMED
                 tup.state = 0
@@ -627,6 +631,8 @@ class B2BEngine:
             leg.inv_cli = None
         if srv is not None and not srv.final:
             self._reply(srv, status, resp.reason, resp)
+            if not cli.initial and srv.leg.state == EARLY and srv.leg.server:
+                self._delete_entity(srv.leg)  # a b2b_bridge_request caller the entity refused
         if cli.initial:
             self._end_tuple(tup)
 
@@ -828,6 +834,8 @@ class B2BEngine:
             call = B2BCall(self, tup, leg, srv, None, req)
             if self._run_route(tup.req_route, req, call, addr, transport):
                 return
+        if tup.xml is not None and tup.bridge is None and self._xml_request(leg, srv, req):
+            return
         self._pass(leg, srv, req)
 
     def _pass(self, leg: Leg, srv: SrvRef, req: Request) -> int:
@@ -1547,6 +1555,9 @@ class B2BEngine:
 
     def _bridge_reply(self, cli: CliRef, resp: Response) -> None:
         br: Bridge = cli.bridge
+        if br.phase in ("of_old", "of_new"):
+            self._offer_bridge_reply(br, cli, resp)
+            return
         if br.prov_spec is not None:
             self._bridge_reply_prov(cli, resp)
             return

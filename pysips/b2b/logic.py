@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TOP_HIDING = "top hiding"
+NOTDEF_STATE = -3  # OpenSIPS B2B_NOTDEF_STATE: an XML scenario tuple whose <init> sets no state
 
 _SHORT = re.compile(r"^(?:t\d*|[aps])+$")
 _SHORT_ITEM = re.compile(r"t(\d*)|([aps])")
@@ -96,6 +97,12 @@ class Tuple:
         "from_hdr",
         "bridge",
         "retry",
+        "xml",
+        "sstate",
+        "next_sstate",
+        "params",
+        "init_to",
+        "init_sdp",
     )
 
     def __init__(self, key: str, scenario: str, flags: InitFlags, created: float) -> None:
@@ -117,6 +124,16 @@ class Tuple:
         self.from_hdr = ""  # the caller's display name + URI, the From of new client legs
         self.bridge: Any = None  # the b2b_bridge() in progress
         self.retry: Any = None  # timer of a bridge renegotiation retry after a 491 (OpenSIPS PENDING_SDP)
+        # XML scenarios (b2b_logic <= 3.1, b2b_logic_xml): the loaded Scenario, its state (logic.c
+        # scenario_state, NOTDEF_STATE -3 when <init> sets none), the state a pending bridge moves to, the
+        # b2b_init_request / b2b_trigger_scenario parameters, the caller's To URI ("initial" values) and the
+        # caller's offer (use_init_sdp)
+        self.xml: Any = None
+        self.sstate = NOTDEF_STATE
+        self.next_sstate: int | None = None
+        self.params: list[str | None] = []
+        self.init_to: str | None = None
+        self.init_sdp: tuple | None = None
 
     def __repr__(self) -> str:
         return f"<Tuple {self.key} {self.scenario!r} state={self.state}{' ended' if self.ended else ''}>"

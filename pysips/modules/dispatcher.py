@@ -1468,34 +1468,54 @@ def install_reply_hook(core: Any, prefix: str, on_reply: Any) -> None:
     core.add_reply_hook(prefix, on_reply)
 
 
-async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
-    """Build this server's dispatcher state and run the probing timer (ds_ping_interval)."""
-
-    params = (getattr(program, "modparams", None) or {}).get("dispatcher", {})
+async def serve_routing_module(
+    core: Any,
+    program: Any,
+    task_status: Any,
+    *,
+    name: str,
+    loaded: tuple[Any, Any],
+    build: Any,
+    prober_cls: Any,
+    prefix: str,
+    interval_attr: str,
+) -> None:
+    """start_service of dispatcher and drouting: this server's state (reusing the load done when the script was
+    compiled), then the probing loop with replies routed here by their Via branch prefix."""
+    params = (getattr(program, "modparams", None) or {}).get(name, {})
     log = getattr(core, "log", None)
-    warn = (lambda m: log.warn(m, "dispatcher")) if log is not None else None
+    warn = (lambda m: log.warn(m, name)) if log is not None else None
+    st, loaded_from = loaded
     try:
-        if _LOADED is not None and _LOADED_FROM is params:
-            st = _LOADED  # this program's own load (init ran when the script was compiled): no second read
-            st.log = warn
+        if st is not None and loaded_from is params:
+            st.log = warn  # this program's own load (init ran when the script was compiled): no second read
         else:
-            st = build_state(params, log=warn)
+            st = build(params, log=warn)
     except ValueError as e:
         # the script load already refused bad data; if the files changed since, serve on empty data
         if log is not None:
-            log.error(f"dispatcher: {e}; running without routing data", "dispatcher")
-        st = build_state(params, log=warn, load=False)
+            log.error(f"{name}: {e}; running without routing data", name)
+        st = build(params, log=warn, load=False)
     if not hasattr(core, "modules_state"):
         core.modules_state = {}
-    core.modules_state["dispatcher"] = st
-    if st.ping_interval <= 0:
+    core.modules_state[name] = st
+    interval = getattr(st, interval_attr)
+    if interval <= 0:
         task_status.started()
         return
-    prober = Prober(st, core)
-    core.modules_state["dispatcher_prober"] = prober
-    install_reply_hook(core, PROBE_BRANCH_PREFIX, prober.probes.on_reply)
+    prober = prober_cls(st, core)
+    core.modules_state[f"{name}_prober"] = prober
+    install_reply_hook(core, prefix, prober.probes.on_reply)
     task_status.started()
-    await run_probing(prober.send_round, prober.probes.tick, st.ping_interval)
+    await run_probing(prober.send_round, prober.probes.tick, interval)
+
+
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
+    """Build this server's dispatcher state and run the probing timer (ds_ping_interval)."""
+    await serve_routing_module(
+        core, program, task_status, name="dispatcher", loaded=(_LOADED, _LOADED_FROM), build=build_state,
+        prober_cls=Prober, prefix=PROBE_BRANCH_PREFIX, interval_attr="ping_interval",
+    )  # fmt: skip
 
 
 async def run_probing(send_round: Any, tick: Any, interval: float) -> None:

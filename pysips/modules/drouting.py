@@ -459,33 +459,12 @@ class DRProber:
 
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     """Build this server's routing data and run the gateway probing timer (probing_interval)."""
-    from pysips.modules.dispatcher import install_reply_hook, run_probing
+    from pysips.modules.dispatcher import serve_routing_module
 
-    params = (getattr(program, "modparams", None) or {}).get("drouting", {})
-    log = getattr(core, "log", None)
-    warn = (lambda m: log.warn(m, "drouting")) if log is not None else None
-    try:
-        if _LOADED is not None and _LOADED_FROM is params:
-            st = _LOADED  # this program's own load (init ran when the script was compiled): no second read
-            st.log = warn
-        else:
-            st = build_state(params, log=warn)
-    except ValueError as e:
-        # the script load already refused bad data; if the files changed since, serve on empty data
-        if log is not None:
-            log.error(f"drouting: {e}; running without routing data", "drouting")
-        st = build_state(params, log=warn, load=False)
-    if not hasattr(core, "modules_state"):
-        core.modules_state = {}
-    core.modules_state["drouting"] = st
-    if st.probing_interval <= 0:
-        task_status.started()
-        return
-    prober = DRProber(st, core)
-    core.modules_state["drouting_prober"] = prober
-    install_reply_hook(core, DR_PROBE_PREFIX, prober.probes.on_reply)
-    task_status.started()
-    await run_probing(prober.send_round, prober.probes.tick, st.probing_interval)
+    await serve_routing_module(
+        core, program, task_status, name="drouting", loaded=(_LOADED, _LOADED_FROM), build=build_state,
+        prober_cls=DRProber, prefix=DR_PROBE_PREFIX, interval_attr="probing_interval",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- routing
