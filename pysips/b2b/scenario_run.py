@@ -51,7 +51,9 @@ class ScenarioRunner:
 
     # ------------------------------------------------------------------ the offer-first bridge
 
-    def _offer_bridge(self, tup: Tuple, old: Leg | ClientSpec, spec: ClientSpec, initiator: Leg | None = None) -> bool:
+    def _offer_bridge(
+        self, tup: Tuple, old: Leg | ClientSpec, spec: ClientSpec, initiator: Leg | None = None
+    ) -> bool:
         """Join `old` (an existing confirmed entity, or a client to create) with a new client `spec`."""
         if isinstance(old, ClientSpec):
             try:
@@ -139,7 +141,10 @@ class ScenarioRunner:
     # ------------------------------------------------------------------ MI b2b_trigger_scenario
 
     def trigger_scenario(
-        self, sid: str, entities: list[str] | None = None, context: list[str] | None = None,
+        self,
+        sid: str,
+        entities: list[str] | None = None,
+        context: list[str] | None = None,
         params: list[str] | None = None,
     ) -> bool:
         """3.2+: ``entities`` are two ``id,uri[,display]`` strings and ``context`` ``key=value`` items for
@@ -178,7 +183,9 @@ class ScenarioRunner:
     def _trigger_xml(self, scen: Any, params: list[str]) -> bool:
         ib = scen.init.bridge
         if len(ib.clients) < 2:
-            self.log.error(f"b2b_trigger_scenario: scenario {scen.id!r} does not create two clients", "b2b_logic")
+            self.log.error(
+                f"b2b_trigger_scenario: scenario {scen.id!r} does not create two clients", "b2b_logic"
+            )
             return False
         specs = []
         for c in ib.clients[:2]:
@@ -204,15 +211,25 @@ class ScenarioRunner:
             return -1
         scen = self.scenarios.get(sid)
         req = ctx.msg
-        if scen is None or req is None or not req.is_request or req.method != "INVITE" or req.to.tag is not None:
-            self.log.error(f"b2b_init_request({sid!r}): needs an initial INVITE and a loaded scenario", "b2b_logic")
+        if (
+            scen is None
+            or req is None
+            or not req.is_request
+            or req.method != "INVITE"
+            or req.to.tag is not None
+        ):
+            self.log.error(
+                f"b2b_init_request({sid!r}): needs an initial INVITE and a loaded scenario", "b2b_logic"
+            )
             return -1
         plist = [None if p is None or p == "" else str(p) for p in params]
         while plist and plist[-1] is None:
             plist.pop()
         ib = scen.init.bridge
         if not ib.servers or not ib.clients:
-            self.log.error(f"b2b_init_request: scenario {sid!r} has no server and client in <init>", "b2b_logic")
+            self.log.error(
+                f"b2b_init_request: scenario {sid!r} has no server and client in <init>", "b2b_logic"
+            )
             return -1
         c = ib.clients[0]
         init_to = req.to.uri_text
@@ -333,7 +350,9 @@ class ScenarioRunner:
         target = tup.server if entity_no == 0 else tup.client
         other = tup.client if entity_no == 0 else tup.server
         if target is None or target.state != CONFIRMED:
-            self.log.error(f"b2b_bridge_request: entity {entity_no} of {key!r} is not established", "b2b_logic")
+            self.log.error(
+                f"b2b_bridge_request: entity {entity_no} of {key!r} is not established", "b2b_logic"
+            )
             return -1
         if self.layer.find_server(req) is not None:
             return 0
@@ -379,7 +398,9 @@ class ScenarioRunner:
         if req.body:
             s.sdp = (req.body, req.get_header("Content-Type"))
         rdest = self.core.response_destination(req.via, src) if transport.proto == "udp" else src
-        stxn = self.layer.new_server_transaction(req, src, now, transport=transport.proto.upper(), response_dest=rdest)
+        stxn = self.layer.new_server_transaction(
+            req, src, now, transport=transport.proto.upper(), response_dest=rdest
+        )
         srv = SrvRef(s, req, stxn, transport)
         stxn.user_data = srv
         s.inv_srv = srv

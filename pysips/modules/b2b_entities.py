@@ -1,12 +1,22 @@
-"""b2b_entities: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""b2b_entities: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables, and the
+MI command b2be_list (the dialogs of the b2b engine, started by b2b_logic)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pysips.modules import EVENT, INT, REQUEST, STR, VAR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+
+
+def mi_b2be_list(core: Any, params: dict) -> dict:
+    engine = getattr(core, "b2b", None)
+    return {"Entities": engine.list_entities() if engine is not None else []}
+
 
 MODULE = ModuleSpec.build(
     "b2b_entities",
-    doc="declarations only: no function is implemented yet",
+    doc="declarations only (the ua_session_* functions are not implemented); MI b2be_list",
+    mi_commands={"b2be_list": mi_b2be_list},
     functions=[
         FunctionSpec(
             "ua_session_server_init",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pysips.mi import mi_command
 from pysips.modules import ANY, INT, REQUEST, STR, VAR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
 
 
@@ -24,8 +25,19 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     if core.b2b is None:
         script = getattr(core.env, "script", None) or getattr(program, "script", None)
         core.b2b = B2BEngine(core, script)
+        core.b2b.scenarios = _scenarios(program, script)
         core.b2b.start(None)
     task_status.started()
+
+
+def _scenarios(program: Any, script: Any) -> dict:
+    """The XML scenarios of modparam script_scenario / extern_scenario (loaded and checked by `pysips run`)."""
+    scenarios = getattr(program, "b2b_scenarios", None)
+    if scenarios is None and script is not None:
+        from pysips.b2b.scenario_xml import load_script_scenarios
+
+        scenarios, _errors = load_script_scenarios(script)  # `pysips run` refused to start on errors already
+    return dict(scenarios or {})
 
 
 def _engine(ctx: Any) -> Any:
@@ -45,6 +57,10 @@ def w_b2b_init_request(
     if engine is None:
         ctx.env.record("b2b_init_request", scenario=scenario, flags=flags)
         return 1 if getattr(ctx.env, "core", None) is None else -1
+    sid = str(scenario or "").partition("/")[0].strip()
+    if sid in engine.scenarios:
+        # 1.x-3.1 / b2b_logic_xml: an XML scenario and up to four (or five) string parameters
+        return engine.xml_init_request(ctx, str(scenario), [flags, req_route, reply_route, extra])
     sflags = None if flags is None or flags == "" else str(flags)
     # 1.x-3.1 pass scenario parameters (URIs) after the id: they are not flags
     if sflags is not None and (":" in sflags or "@" in sflags):
@@ -124,6 +140,54 @@ def w_b2b_bridge(ctx: Any, e1: Any, e2: Any, provmedia: Any = None, flags: Any =
     if engine is None:
         return -1
     return engine.bridge(ctx, str(e1), str(e2), provmedia or None, flags or None)
+
+
+def w_b2b_bridge_request(
+    ctx: Any, key: Any, entity_no: Any, adv_contact: Any = None, flags: Any = None
+) -> int:
+    engine = _call_engine(ctx, "b2b_bridge_request")
+    if engine is None:
+        return -1
+    try:
+        no = int(entity_no)
+    except (TypeError, ValueError):
+        return -1
+    return engine.bridge_request(ctx, str(key or ""), no, str(adv_contact) if adv_contact else None)
+
+
+def _avp_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, (list, tuple)):
+        return [str(x) for x in v]
+    return [str(v)]
+
+
+def w_b2b_trigger_scenario(
+    ctx: Any,
+    scenario: Any,
+    params: Any = None,
+    ent1: Any = None,
+    hdrs1: Any = None,
+    vals1: Any = None,
+    ent2: Any = None,
+    hdrs2: Any = None,
+    vals2: Any = None,
+) -> int:
+    """b2b_trigger_scenario(scenario, [params], "id,ruri[,proxy[,dname]]", [hdrs], [vals], entity2, ...):
+    3PCC from the script. `params` are ``key=value`` items (``;``-separated) for $b2b_logic.ctx."""
+    engine = _call_engine(ctx, "b2b_trigger_scenario")
+    if engine is None:
+        return -1
+    ents = []
+    for ent in (ent1, ent2):
+        parts = [p.strip() for p in str(ent or "").split(",")]
+        if len(parts) < 2:
+            return -1
+        # script form: id,ruri[,proxy[,dname]] -> the MI form id,ruri[,dname]
+        ents.append(",".join([parts[0], parts[1]] + ([parts[3]] if len(parts) > 3 and parts[3] else [])))
+    context = [p for p in str(params or "").split(";") if p.strip()]
+    return 1 if engine.trigger_scenario(str(scenario), ents, context) else -1
 
 
 # ---------------------------------------------------------------- pseudo-variables
@@ -218,6 +282,44 @@ def mi_b2b_terminate_call(core: Any, params: dict) -> str:
     key = param_str(params, "key")
     if engine is None or not engine.terminate_call(key):
         raise MIError("B2B session not found", 404)
+    return "OK"
+
+
+@mi_command(
+    recipes=(
+        ("scenario_id",),
+        ("scenario_id", "scenario_param1"),
+        ("scenario_id", "entity1", "entity2"),
+        ("scenario_id", "entity1", "entity2", "context"),
+        ("scenario_id", "scenario_param1", "scenario_param2", "scenario_param3", "scenario_param4"),
+    ),
+    name4="b2b_logic:trigger_scenario",
+)
+def mi_b2b_trigger_scenario(core: Any, params: dict) -> str:
+    """3.2+: scenario_id entity1 entity2 [context]; 2.x: scenario_id p1 .. p4 for an extern XML scenario."""
+    from pysips.errors import MIError
+    from pysips.mi import param_array, param_str
+
+    engine = getattr(core, "b2b", None)
+    if engine is None:
+        raise MIError("B2B engine not running", 500)
+    sid = param_str(params, "scenario_id")
+    e1 = param_str(params, "entity1", optional=True)
+    e2 = param_str(params, "entity2", optional=True)
+    if e1 is not None and e2 is not None and "," in e1 and "," in e2 and sid not in engine.scenarios:
+        ctx = param_array(params, "context", optional=True)
+        ok = engine.trigger_scenario(sid, [e1, e2], ctx)
+    else:
+        plist = [e1, e2] if e1 is not None else []
+        for i in range(1, 5):
+            v = params.get(f"scenario_param{i}") if isinstance(params, dict) else None
+            if v is not None:
+                plist.append(str(v))
+        if sid not in engine.scenarios:
+            raise MIError("Unknown scenario", 404)
+        ok = engine.trigger_scenario(sid, None, None, plist)
+    if not ok:
+        raise MIError("Failed to trigger scenario", 500)
     return "OK"
 
 
@@ -324,7 +426,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(VAR, optional=True),
                 ParamSpec(VAR, optional=True),
             ),
-            None,
+            w_b2b_trigger_scenario,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
@@ -335,7 +437,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="adv_contact"),
                 ParamSpec(STR, optional=True, name="flags"),
             ),
-            None,
+            w_b2b_bridge_request,
             frozenset({REQUEST}),
         ),
     ],
@@ -343,6 +445,7 @@ MODULE = ModuleSpec.build(
         "b2b_list": mi_b2b_list,
         "b2b_terminate_call": mi_b2b_terminate_call,
         "b2b_bridge": mi_b2b_bridge,
+        "b2b_trigger_scenario": mi_b2b_trigger_scenario,
     },
     params=[
         ModParamSpec("hash_size", INT, 9),

@@ -1,18 +1,37 @@
 """b2b_logic_xml (OpenSIPS 3.2): the XML-scenario B2BUA logic split out of b2b_logic, with the 2.x script API.
 
-Declarations only for now: the scenario files named by ``script_scenario`` / ``extern_scenario`` are loaded and
-checked by ``pysips.b2b.scenario_xml`` (``pysips check`` reports their problems); running them comes with the b2b
-engine. OpenSIPS 3.2's export table: b2b_init_request takes the 2.x form ``"scenario_id[/flags]"`` plus up to four
-scenario parameters (strings with variables), b2b_bridge_request(b2bl_key, entity_no).
+The scenario files named by ``script_scenario`` / ``extern_scenario`` are loaded and checked by
+``pysips.b2b.scenario_xml`` (``pysips check`` reports their problems) and run by the b2b engine
+(``pysips.b2b.scenario_run``). OpenSIPS 3.2's export table: b2b_init_request takes the 2.x form
+``"scenario_id[/flags]"`` plus up to four scenario parameters (strings with variables),
+b2b_bridge_request(b2bl_key, entity_no); the MI command b2b_trigger_scenario takes 2.x parameters.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pysips.modules import INT, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec, ParamSpec
+from pysips.modules.b2b_logic import (
+    mi_b2b_bridge,
+    mi_b2b_list,
+    mi_b2b_terminate_call,
+    mi_b2b_trigger_scenario,
+    w_b2b_bridge_request,
+    w_b2b_init_request,
+)
+
+
+async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
+    """The same engine as b2b_logic (one per server)."""
+    from pysips.modules.b2b_logic import start_service as b2b_start
+
+    await b2b_start(core, program, task_status=task_status)
+
 
 MODULE = ModuleSpec.build(
     "b2b_logic_xml",
-    doc="XML scenarios (script_scenario / extern_scenario) with the 2.x b2b_init_request; declarations only",
+    doc="XML scenarios (script_scenario / extern_scenario) with the 2.x b2b_init_request",
     functions=[
         FunctionSpec(
             "b2b_init_request",
@@ -23,16 +42,22 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="scenario_param3"),
                 ParamSpec(STR, optional=True, name="scenario_param4"),
             ),
-            None,
+            w_b2b_init_request,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
             "b2b_bridge_request",
             (ParamSpec(STR, name="b2bl_key"), ParamSpec(INT, name="entity_no")),
-            None,
+            w_b2b_bridge_request,
             frozenset({REQUEST}),
         ),
     ],
+    mi_commands={
+        "b2b_list": mi_b2b_list,
+        "b2b_terminate_call": mi_b2b_terminate_call,
+        "b2b_bridge": mi_b2b_bridge,
+        "b2b_trigger_scenario": mi_b2b_trigger_scenario,
+    },
     params=[
         ModParamSpec("hash_size", INT, 10),
         ModParamSpec("cleanup_period", INT, 100),

@@ -829,7 +829,7 @@ def test_module_spec():
     spec = load_registry()["b2b_logic_xml"]
     assert spec.params["script_scenario"].repeatable and spec.params["extern_scenario"].repeatable
     f = spec.functions["b2b_init_request"]
-    assert (f.min_args, f.max_args, f.impl) == (1, 5, None)
+    assert (f.min_args, f.max_args, f.impl is not None) == (1, 5, True)
     g = spec.functions["b2b_bridge_request"]
     assert (g.min_args, g.max_args, [p.kind for p in g.params]) == (2, 2, ["str", "int"])
     assert load_registry()["b2b_logic"].params["script_scenario"].repeatable

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import PysipsProcess, SippBackground, free_port, needs_sipp, run_sipp
-from tests.e2e.test_proxy import _sipp_common, sipp_messages, write_cfg
+from tests.e2e.harness import needs_sipp
+from tests.e2e.test_proxy import run_one_call
 
 pytestmark = needs_sipp
 
@@ -56,31 +56,8 @@ MANUAL_PRACK = 'if ($rs >= 101 && $rs < 200 && list_hdr_has_option("Require", "1
 
 
 def run_call(tmp_path: Path, script: str, uac: str, uas: str) -> tuple[list, list]:
-    proxy_port, uac_port, uas_port = free_port(), free_port(), free_port()
-    cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=uas_port)
-    uas_args = ["-sf", str(SCENARIOS / uas), *_sipp_common("uas", uas_port, tmp_path, 1), "-timeout", "20s"]
-    with PysipsProcess(cfg) as proxy, SippBackground(uas_args, tmp_path) as callee:
-        res = run_sipp(
-            [
-                "-sf",
-                str(SCENARIOS / uac),
-                f"{HOST}:{proxy_port}",
-                "-s",
-                "bob",
-                *_sipp_common("uac", uac_port, tmp_path, 1),
-            ],
-            tmp_path,
-            timeout=20,
-        )
-        assert callee.proc is not None
-        uas_rc = callee.proc.wait(10)
-        err = tmp_path / "uas_errors.log"
-        diag = proxy.output() + (err.read_text(errors="replace") if err.exists() else "")
-        assert res.returncode == 0, f"caller failed\n{res.stdout[-2000:]}\n{diag}"
-        assert uas_rc == 0, f"callee failed\n{diag}"
-    uac_msgs = [m for m in sipp_messages(tmp_path / "uac_messages.log") if m.received]
-    uas_msgs = [m for m in sipp_messages(tmp_path / "uas_messages.log") if m.received]
-    return uac_msgs, uas_msgs
+    res = run_one_call(tmp_path, script, SCENARIOS / uac, SCENARIOS / uas)
+    return res["uac"], res["uas"]
 
 
 def script(flags: str = "", timeout: str = "", onreply: str = "") -> str:

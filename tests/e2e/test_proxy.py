@@ -557,3 +557,37 @@ def test_malformed_request_gets_400_and_server_keeps_serving(tmp_path: Path) -> 
         assert bad.startswith(b"SIP/2.0 400 "), bad.decode(errors="replace")
         assert b"bad1@127.0.0.1" in bad, bad.decode(errors="replace")
         assert_stops_cleanly(px)
+
+
+def run_one_call(tmp_path: Path, script: str, uac: Path, uas: Path) -> dict:
+    """One call uac -> pysips (the script, with {proxy_port} / {uas_port} filled in) -> uas; both SIPp must succeed.
+    Returns the messages each side received (parsed from SIPp's -trace_msg logs) and the ports used."""
+    proxy_port, uac_port, uas_port = free_port(), free_port(), free_port()
+    cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=uas_port)
+    uas_args = ["-sf", str(uas), *_sipp_common("uas", uas_port, tmp_path, 1), "-timeout", "20s"]
+    with PysipsProcess(cfg) as proxy, SippBackground(uas_args, tmp_path) as callee:
+        res = run_sipp(
+            [
+                "-sf",
+                str(uac),
+                f"127.0.0.1:{proxy_port}",
+                "-s",
+                "bob",
+                *_sipp_common("uac", uac_port, tmp_path, 1),
+            ],
+            tmp_path,
+            timeout=20,
+        )
+        assert callee.proc is not None
+        uas_rc = callee.proc.wait(10)
+        errs = [tmp_path / "uac_errors.log", tmp_path / "uas_errors.log"]
+        diag = proxy.output() + "".join(e.read_text(errors="replace") for e in errs if e.exists())
+        assert res.returncode == 0, f"caller failed\n{res.stdout[-2000:]}\n{diag}"
+        assert uas_rc == 0, f"callee failed\n{diag}"
+    return {
+        "uac": [m for m in sipp_messages(tmp_path / "uac_messages.log") if m.received],
+        "uas": [m for m in sipp_messages(tmp_path / "uas_messages.log") if m.received],
+        "uac_port": uac_port,
+        "uas_port": uas_port,
+        "proxy_port": proxy_port,
+    }

@@ -37,7 +37,7 @@ def test_error_route_runs_on_parse_error(tmp_path):
     cfg.write_text(
         f"socket=udp:127.0.0.1:{port}\n"
         'loadmodule "sl.so"\n'
-        "route { sl_send_reply(200, \"OK\"); exit; }\n"
+        'route { sl_send_reply(200, "OK"); exit; }\n'
         "error_route {\n"
         '    xlog("L_ERR", "parse error class=$err.class rcode=$err.rcode reason=$err.rreason\\n");\n'
         '    sl_send_reply(499, "Seen In error_route");\n'

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import PysipsProcess, SippBackground, free_port, needs_sipp, run_sipp
-from tests.e2e.test_proxy import _sipp_common, sipp_messages, write_cfg
+from tests.e2e.harness import needs_sipp
+from tests.e2e.test_proxy import run_one_call
 
 pytestmark = needs_sipp
 
@@ -61,40 +61,12 @@ def routing_lines(text: str) -> list[str]:
 
 
 def run_call(tmp_path: Path, *, flags: str, dialog: bool, uac: str, uas: str) -> dict:
-    proxy_port, uac_port, uas_port = free_port(), free_port(), free_port()
     script = (
         TH_SCRIPT.replace("{dialog}", 'loadmodule "dialog.so"' if dialog else "")
         .replace("{create}", "create_dialog();" if dialog else "")
         .replace("{flags}", f'"{flags}"' if flags else "")
     )
-    cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=uas_port)
-    uas_args = ["-sf", str(SCENARIOS / uas), *_sipp_common("uas", uas_port, tmp_path, 1), "-timeout", "20s"]
-    with PysipsProcess(cfg) as proxy, SippBackground(uas_args, tmp_path) as callee:
-        res = run_sipp(
-            [
-                "-sf",
-                str(SCENARIOS / uac),
-                f"{HOST}:{proxy_port}",
-                "-s",
-                "bob",
-                *_sipp_common("uac", uac_port, tmp_path, 1),
-            ],
-            tmp_path,
-            timeout=20,
-        )
-        assert callee.proc is not None
-        uas_rc = callee.proc.wait(10)
-        err = tmp_path / "uac_errors.log"
-        diag = proxy.output() + (err.read_text(errors="replace") if err.exists() else "")
-        assert res.returncode == 0, f"caller failed\n{res.stdout[-2000:]}\n{diag}"
-        assert uas_rc == 0, f"callee failed\n{diag}"
-    return {
-        "uac": [m for m in sipp_messages(tmp_path / "uac_messages.log") if m.received],
-        "uas": [m for m in sipp_messages(tmp_path / "uas_messages.log") if m.received],
-        "uac_port": uac_port,
-        "uas_port": uas_port,
-        "proxy_port": proxy_port,
-    }
+    return run_one_call(tmp_path, script, SCENARIOS / uac, SCENARIOS / uas)
 
 
 def assert_no_leak(msgs: list, other_port: int, proxy_port: int) -> None:
