@@ -33,8 +33,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PROTO:IP:PORT",
         help="socket to listen on (repeatable); overrides the script's socket=/listen= lines",
     )
-    run.add_argument("--check-only", "-C", action="store_true", help="check the script and exit, like opensips -C")
+    run.add_argument(
+        "--check-only", "-C", action="store_true", help="check the script and exit, like opensips -C"
+    )
     run.add_argument("--log-level", type=int, default=None, help="override the script's log_level")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (overrides udp_workers= / children=)",
+    )
 
     check = sub.add_parser("check", help="lint routing scripts")
     check.add_argument("files", nargs="*", metavar="FILE")

@@ -10,6 +10,17 @@ from pysips.errors import PysipsError, ScriptRuntimeError
 from pysips.script.context import Context, Env
 
 
+def reply_header_pairs(ctx: Context) -> list[tuple[str, str]]:
+    """append_to_reply() stores raw "Name: value\r\n" lines; replies take (name, value) pairs."""
+    out = []
+    for raw in getattr(ctx, "reply_headers", None) or ():
+        for line in raw.replace("\r\n", "\n").split("\n"):
+            name, sep, value = line.partition(":")
+            if sep and name.strip():
+                out.append((name.strip(), value.strip()))
+    return out
+
+
 class ProxyEnv(Env):
     """Env of `pysips run`: every call acts on the network through the core and tm instead of recording."""
 
@@ -60,7 +71,7 @@ class ProxyEnv(Env):
         uas = getattr(ctx, "tm_uas", None)
         if stateful or (stateful is None and uas is not None):
             return self.tm.t_reply(ctx, code, reason)
-        headers = getattr(ctx, "reply_headers", None)
+        headers = reply_header_pairs(ctx)
         self.core.send_stateless_reply(msg, (ctx.src_ip, ctx.src_port), ctx.transport, code, reason, headers)
         return 1
 

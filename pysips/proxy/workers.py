@@ -218,6 +218,7 @@ class Workers:
         self._peers = {a: i for i, a in enumerate(self.addrs)}
         self.core: Any = None
         self.routers: list[Callable[[bytes], int | None]] = []
+        self.restarted = False  # a replacement for a worker that died (startup_route does not run again)
         self.handed_out = 0
         self.handed_in = 0
         self.channel_drops = 0
@@ -251,13 +252,12 @@ class Workers:
         self.core = core
         core.workers = self
         core.shv = SharedVars(core.shv, self)
-        # the branch generator reads this module global at each call: give this process its own prefix so a
-        # reply names the worker that owns its transaction
-        from pysips.sip import transaction
+        # give this process its own branch prefix so a reply names the worker that owns its transaction
+        from pysips.sip.transaction import set_branch_prefix
 
         # a restarted worker reuses its id: a fresh random part keeps its branches apart from its predecessor's
         self.prefix = f"{MAGIC_COOKIE}{self.tag_token}{os.urandom(3).hex()}."
-        transaction._branch_prefix = self.prefix
+        set_branch_prefix(self.prefix)
         if core.program is not None and getattr(core.program, "shv", None) is not None:
             core.program.shv = core.shv
 
@@ -316,8 +316,9 @@ class Workers:
         """Receive what the other workers send here, until cancelled."""
         sock = self.chan
         sock.setblocking(False)
-        if self.id != 0:
-            self._send(0, _SYNC + pickle.dumps(self.id))
+        if self.id != 0 or self.restarted:
+            # worker 0 keeps the table in order; a restarted worker 0 takes it back from worker 1
+            self._send(1 if self.id == 0 else 0, _SYNC + pickle.dumps(self.id))
         task_status.started()
         while True:
             await trio.lowlevel.wait_readable(sock)
@@ -601,7 +602,7 @@ class Supervisor:
             os.close(ready_r)
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
-    def _spawn(self, wid: int) -> None:
+    def _spawn(self, wid: int, restart: bool = False) -> None:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
@@ -613,6 +614,7 @@ class Supervisor:
                 _die_with_parent()
                 self.log.pid = os.getpid()
                 workers = Workers(wid, self.n, self.token, self.channels)
+                workers.restarted = restart
                 code = self.child_main(workers, self.sockets, self.ready_w)
             except KeyboardInterrupt:
                 code = 0
@@ -675,7 +677,7 @@ class Supervisor:
                     continue
                 recent.append(time.monotonic())
                 self.restarts[wid] = recent
-                self._spawn(wid)
+                self._spawn(wid, restart=True)
                 self.log.info(f"worker {wid} restarted")
 
     def _stop_all(self, timeout: float = 4.5) -> None:

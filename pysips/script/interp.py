@@ -146,6 +146,8 @@ class Program:
     # what the script uses that pysips only declares: {"modules": [names loaded but not emulated],
     # "functions": {function name: its OpenSIPS module}} (E202/E219 warnings; `pysips check` summarises it)
     unimplemented: dict[str, object] = field(default_factory=lambda: {"modules": [], "functions": {}})
+    # b2b XML scenarios (modparam script_scenario / extern_scenario), loaded by `pysips run`: id -> Scenario
+    b2b_scenarios: dict[str, object] = field(default_factory=dict)
 
     def configure_env(self, env: object) -> None:
         """Start an Env's $xlog_level / $log_level from the script's xlog_level= / log_level= globals (OpenSIPS

@@ -143,6 +143,15 @@ _branch_prefix = MAGIC_COOKIE + os.urandom(6).hex() + "."
 _branch_counter = itertools.count(1)
 
 
+def set_branch_prefix(prefix: str) -> None:
+    """Replace the per-process part of new branches (worker processes put their id in it). Must start with the
+    magic cookie."""
+    global _branch_prefix
+    if not prefix.startswith(MAGIC_COOKIE):
+        raise ValueError(f"branch prefix must start with {MAGIC_COOKIE}")
+    _branch_prefix = prefix
+
+
 def new_branch() -> str:
     """A fresh RFC 3261 branch: magic cookie, per-process random part, counter (unique in space and time)."""
     return f"{_branch_prefix}{next(_branch_counter):x}"

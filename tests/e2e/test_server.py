@@ -155,3 +155,25 @@ def test_advertised_address_in_via_and_record_route(tmp_path):
     vias = [x for x in lines if x.startswith("Via:")]
     assert vias[0].startswith("Via: SIP/2.0/UDP 127.0.0.9:5099;branch=z9hG4bK"), data
     assert "Record-Route: <sip:127.0.0.9:5099;lr>" in lines, data
+
+
+def test_append_to_reply_headers_reach_the_reply(tmp_path):
+    port = free_port()
+    cfg = tmp_path / "atr.cfg"
+    cfg.write_text(
+        f"socket=udp:127.0.0.1:{port}\n"
+        'loadmodule "sl.so"\nloadmodule "sipmsgops.so"\nloadmodule "signaling.so"\nloadmodule "tm.so"\n'
+        "route {\n"
+        '    append_to_reply("X-Reason: go away\\r\\nRetry-After: 30\\r\\n");\n'
+        '    if ($rU == "stateful") t_reply(486, "Busy Here"); else sl_send_reply(486, "Busy Here");\n'
+        "    exit;\n"
+        "}\n"
+    )
+    with PysipsProcess(cfg) as px:
+        for user in ("stateless", "stateful"):
+            reply = _exchange(port, INVITE.replace("sip:bob@", f"sip:{user}@").replace("adv1", user).encode())
+            assert reply is not None, px.output()
+            lines = reply.decode().split("\r\n")
+            assert lines[0] == "SIP/2.0 486 Busy Here"
+            assert "X-Reason: go away" in lines and "Retry-After: 30" in lines
+        assert px.stop() == 0
