@@ -225,7 +225,8 @@ async def serve(
         core.tm.start(nursery)
         if first:
             await start_module_services(nursery, script, core, program)
-            if program is not None and ("startup", None) in getattr(program, "routes", {}):
+            restarted = workers is not None and workers.restarted
+            if program is not None and ("startup", None) in getattr(program, "routes", {}) and not restarted:
                 core.env.run_route("startup", None)
             core.env.start_timer_routes(nursery)
         else:

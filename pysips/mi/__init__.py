@@ -139,6 +139,7 @@ class MIRegistry:
     commands: dict[str, MICommand] = field(default_factory=dict)
     _names: dict[str, MICommand] = field(default_factory=dict)
     _local: dict[str, list[MICommand]] = field(default_factory=dict)  # 4.0 local part -> commands
+    workers_installed: bool = False  # worker 0 wrapped the statistics commands to sum every worker
 
     def add(self, name: str, fn: Callable, module: str = "") -> MICommand:
         recipes = getattr(fn, "mi_recipes", None)
@@ -321,4 +322,7 @@ def registry_for(core: Any) -> MIRegistry:
     if reg is None:
         reg = build_registry(loaded_modules(core))
         core.mi_registry = reg
+        workers = getattr(core, "workers", None)
+        if workers is not None and getattr(workers, "id", None) == 0:
+            workers.install_mi(core)  # statistics summed over every worker (again after reload_routes)
     return reg

@@ -412,6 +412,9 @@ class Workers:
         from pysips.mi import registry_for
 
         reg = registry_for(core)
+        if getattr(reg, "workers_installed", False):
+            return
+        reg.workers_installed = True
         workers = self
 
         def wrap_get(cmd: Any) -> None:
