@@ -3,6 +3,9 @@
 Each step starts a fresh SIPp uas, runs a SIPp uac for a bounded number of calls at a fixed rate, and reads the
 uac's final statistics. A step passes with 0 failed calls and retransmissions under 1% of calls. Everything is
 bounded in count and time, and every process started here is killed by PID.
+
+memory_step() holds many long calls at once and samples the server's memory once a second: (peak - idle) / peak
+concurrent calls is the memory one active call costs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,14 +46,9 @@ def cpu_seconds(pid: int) -> float:
 def tree_cpu_seconds(pid: int) -> float:
     """cpu_seconds of a process plus its live children (pysips workers are children of the supervisor)."""
     total = cpu_seconds(pid)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for kid in _children(pid):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                total += cpu_seconds(int(entry))
+            total += cpu_seconds(kid)
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
     return total
@@ -61,6 +60,62 @@ def rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    return kids
+
+
+def _pss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_mem_kb(pid: int) -> int:
+    """Memory of a server: RSS of a lone process; PSS summed over the process and its children when it has workers
+    (their copy-on-write pages would be counted once per worker in RSS)."""
+    try:
+        kids = _children(pid)
+        if not kids:
+            return rss_kb(pid)
+        total = _pss_kb(pid)
+        for kid in kids:
+            try:
+                total += _pss_kb(kid)
+            except OSError:
+                continue
+        return total
+    except OSError:
+        return 0
+
+
+def wait_ready(proc: subprocess.Popen, log: Path, marker: str, timeout: float = 15.0) -> bool:
+    """Wait until `marker` shows up in the server's log file (its stderr goes to a file, never a pipe: a pipe
+    nobody reads fills up and stalls a server that logs under load)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            if marker in log.read_text(errors="replace"):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
 
 
 def kill(proc: subprocess.Popen | None, sig: int = signal.SIGKILL) -> None:
@@ -93,21 +148,38 @@ def run_uac(
     pause_ms: int = 1000,
     limit: int = 5000,
     transport: str = "u1",
+    scenario: str = "uac_rr.xml",
+    sample: Callable[[], None] | None = None,
 ) -> dict:
-    """Run the uac to completion; returns the last -trace_stat line as a dict of ints (plus 'exit').
+    """Run the uac to completion; returns the last -trace_stat line as a dict of ints (plus 'exit', and
+    'peak_CurrentCall', the most calls SIPp had open at any of its once-a-second statistics lines).
 
-    transport "un" gives every call its own source port (so SO_REUSEPORT spreads calls over pysips workers)."""
+    transport "un" gives every call its own source port (so SO_REUSEPORT spreads calls over pysips workers).
+    sample, if given, is called about once a second while the uac runs."""
     stats = workdir / f"uac_{port}_{rate}.csv"
     timeout = int(calls / rate + pause_ms / 1000 + 20)
     cmd = [
-        SIPP, target, "-sf", str(HERE / "sipp" / "uac_rr.xml"), "-i", "127.0.0.1", "-p", str(port),
+        SIPP, target, "-sf", str(HERE / "sipp" / scenario), "-i", "127.0.0.1", "-p", str(port),
         "-m", str(calls), "-r", str(rate), "-rp", "1000", "-d", str(pause_ms), "-l", str(limit),
         "-nostdin", "-timeout", f"{timeout}s", "-timeout_error", "-trace_stat", "-stf", str(stats), "-fd", "1",
         "-t", transport,
     ]  # fmt: skip
     if transport == "un":
         cmd += ["-max_socket", "10000"]  # SIPp's default (50000) is refused above the open-files limit
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=timeout + 30)
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout + 30
+    try:
+        while True:
+            try:
+                proc.wait(1.0 if sample is not None else max(0.1, deadline - time.monotonic()))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    break
+                if sample is not None:
+                    sample()
+    finally:
+        kill(proc)
     out = {"exit": proc.returncode}
     if stats.exists():
         with open(stats) as f:
@@ -120,6 +192,11 @@ def run_uac(
                         out[key] = int(last[head.index(key)])
                     except ValueError:
                         out[key] = -1
+            if "CurrentCall" in head:
+                col = head.index("CurrentCall")
+                out["peak_CurrentCall"] = max(
+                    (int(r[col]) for r in rows[1:] if len(r) > col and r[col].isdigit()), default=0
+                )
     return out
 
 
@@ -135,12 +212,15 @@ def step_ok(res: dict, calls: int) -> bool:
 def ladder(
     rates: list[int],
     calls: int,
-    make_server: callable | None,
+    make_server: Callable | None,
     pause_ms: int = 1000,
     label: str = "",
     transport: str = "u1",
+    uac_scenario: str = "uac_rr.xml",
+    uas_scenario: str = "uas_rr.xml",
 ) -> list[dict]:
-    """Run one ladder. make_server(uas_port) -> (target 'ip:port', server_pid or None, stop callable).
+    """Run one ladder, stopping at the first failing step. make_server(uas_port) -> (target 'ip:port', server_pid or
+    None, stop callable).
 
     With make_server None the uac calls the uas directly (the SIPp-to-SIPp baseline)."""
     results = []
@@ -148,7 +228,7 @@ def ladder(
         work = Path(tmp)
         for rate in rates:
             uas_port, uac_port = free_port(), free_port()
-            uas = start_uas(uas_port, work)
+            uas = start_uas(uas_port, work, uas_scenario)
             stop = None
             pid = None
             try:
@@ -158,7 +238,9 @@ def ladder(
                     target, pid, stop = make_server(uas_port)
                 cpu0 = tree_cpu_seconds(pid) if pid else 0.0
                 t0 = time.monotonic()
-                res = run_uac(target, uac_port, rate, calls, work, pause_ms, transport=transport)
+                res = run_uac(
+                    target, uac_port, rate, calls, work, pause_ms, transport=transport, scenario=uac_scenario
+                )
                 wall = time.monotonic() - t0
                 cpu = (tree_cpu_seconds(pid) - cpu0) if pid else 0.0
             finally:
@@ -187,6 +269,71 @@ def ladder(
             if not ok:
                 break
     return results
+
+
+def memory_step(
+    make_server: Callable,
+    rate: int = 100,
+    hold_ms: int = 30000,
+    calls: int | None = None,
+    label: str = "",
+    uac_scenario: str = "uac_rr.xml",
+    uas_scenario: str = "uas_rr.xml",
+) -> dict:
+    """Hold about rate * hold_ms / 1000 calls at once and sample the server's memory once a second.
+
+    calls defaults to three seconds more than the ramp, so the peak lasts a few samples. Returns idle_kb (just
+    before the first call), peak_kb, peak_calls (SIPp's CurrentCall), kb_per_call = (peak - idle) / peak_calls,
+    cpu_ms_per_call over the whole step, and ok (0 failed calls)."""
+    if calls is None:
+        calls = rate * (hold_ms // 1000 + 3)
+    with tempfile.TemporaryDirectory(prefix="pysips-mem-") as tmp:
+        work = Path(tmp)
+        uas_port, uac_port = free_port(), free_port()
+        uas = start_uas(uas_port, work, uas_scenario)
+        stop = None
+        try:
+            target, pid, stop = make_server(uas_port)
+            time.sleep(1.0)  # let start-up allocations settle before the idle figure
+            idle = tree_mem_kb(pid)
+            samples = [idle]
+            cpu0 = tree_cpu_seconds(pid)
+            t0 = time.monotonic()
+            res = run_uac(
+                target, uac_port, rate, calls, work, hold_ms, limit=calls + 100, scenario=uac_scenario,
+                sample=lambda: samples.append(tree_mem_kb(pid)),
+            )  # fmt: skip
+            wall = time.monotonic() - t0
+            cpu = tree_cpu_seconds(pid) - cpu0
+        finally:
+            if stop is not None:
+                stop()
+            kill(uas)
+    peak = max(samples)
+    peak_calls = res.get("peak_CurrentCall", 0)
+    row = {
+        "label": label,
+        "rate": rate,
+        "hold_ms": hold_ms,
+        "calls": calls,
+        "ok": step_ok(res, calls),
+        "successful": res.get("SuccessfulCall(C)", 0),
+        "failed": res.get("FailedCall(C)", -1),
+        "retrans": res.get("Retransmissions(C)", -1),
+        "wall_s": round(wall, 1),
+        "idle_kb": idle,
+        "peak_kb": peak,
+        "peak_calls": peak_calls,
+        "kb_per_call": round((peak - idle) / peak_calls, 2) if peak_calls > 0 else None,
+        "cpu_ms_per_call": round(cpu * 1000 / calls, 3),
+    }
+    print(
+        f"  {label:10} memory: {peak_calls} calls open, idle {idle} KB, peak {peak} KB, "
+        f"{row['kb_per_call']} KB/call, ok={row['ok']} failed={row['failed']}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
 
 
 def max_ok_rate(rows: list[dict]) -> int:

@@ -163,10 +163,14 @@ class B2BEngine(ScenarioRunner):
         self.fr_inv_timeout = _int(mp("tm", "fr_inv_timeout", 120), 120)
         self.req_route = mp("b2b_logic", "script_req_route", None) or None
         self.reply_route = mp("b2b_logic", "script_reply_route", None) or None
+        # b2b_entities passthru_prack=0: we PRACK reliable 1xx ourselves and answer the caller's PRACK locally
+        self.passthru_prack = bool(_int(mp("b2b_entities", "passthru_prack", 0), 0))
+        self._forks: dict[tuple[str, str], Leg] = {}  # (Call-ID, To-tag) of second 2xx we ACKed and BYEd
         self.tuples: dict[str, Tuple] = {}
         self.dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag) -> leg
         self._tuple_local = 0
         self._contacts: dict[int, str] = {}
+        self.persist: Any = None  # pysips.b2b.persist.Persister when a cachedb_url is set
         self.scenarios: dict[str, Any] = {}  # XML scenarios by id (b2b_logic script/extern_scenario)
 
     def start(self, nursery: Any = None) -> None:
@@ -286,6 +290,8 @@ class B2BEngine(ScenarioRunner):
         leg = self.dialogs.get((req.call_id, tag))
         if leg is None:
             return False
+        if self.persist is not None:
+            self.persist.touch(leg.tup)
         if req.body and method in _SDP_METHODS:
             leg.sdp = (req.body, req.get_header("Content-Type"))
         if method == "ACK":
@@ -342,6 +348,8 @@ class B2BEngine(ScenarioRunner):
         if resp.body and 200 <= resp.status < 300 and cli.method == "INVITE":
             cli.leg.sdp = (resp.body, resp.get_header("Content-Type"))
         tup = cli.leg.tup
+        if self.persist is not None:
+            self.persist.touch(tup)
         if tup.reply_route is not None and resp.status > 100 and not tup.ended and cli.method == "INVITE":
             call = B2BCall(self, tup, cli.leg, None, cli, resp)
             if not self._run_route(tup.reply_route, resp, call, addr, transport):
@@ -537,6 +545,8 @@ class B2BEngine(ScenarioRunner):
         timeout = flags.setup_timeout if flags.setup_timeout else self.init_timeout
         tup.lifetime = now + timeout
         tup.timer = self.timers.schedule(tup.lifetime, lambda _n, t=tup: self._setup_expired(t))
+        if self.persist is not None:
+            self.persist.touch(tup)
         ctx.b2b_key = tkey
         return 1
 
@@ -586,10 +596,15 @@ class B2BEngine(ScenarioRunner):
                 tag = resp.to.tag
                 if tag is not None and leg.remote_tag != tag:
                     self._learn_remote(leg, resp, early=True)
+            if not self.passthru_prack and leg.state == EARLY:
+                self._prack(leg, cli, resp)
             if srv is not None and not srv.final:
                 self._reply(srv, status, resp.reason, resp)
             return
         if status < 300:
+            if cli.initial and leg.state == CONFIRMED and resp.to.tag != leg.remote_tag:
+                self._kill_fork(leg, cli, resp)
+                return
             if leg.ack_cseq == cli.cseq:
                 # a retransmitted 2xx: our ACK was lost (or the caller has not ACKed yet)
                 if leg.ack_data is not None:
@@ -646,6 +661,41 @@ class B2BEngine(ScenarioRunner):
             self._reply(srv, status, reason)
         if cli.initial:
             self._end_tuple(leg.tup)
+
+    def _prack(self, leg: Leg, cli: CliRef, resp: Response) -> None:
+        """PRACK a reliable provisional reply (RFC 3262) on the leg that sent it."""
+        rseq = resp.get_header("RSeq")
+        if rseq is None or "100rel" not in (resp.get_header("Require") or "").lower():
+            return
+        if resp.to.tag is not None and leg.remote_tag != resp.to.tag:
+            return  # a provisional of another fork: its early dialog is not ours
+        rack = f"{rseq.strip()} {cli.cseq} INVITE"
+        # the PRACK belongs to the early dialog: its target is the 1xx's Contact, its route set the 1xx's RR
+        self._send_request(leg, "PRACK", None, None, extra=[("RAck", rack)])
+
+    def _kill_fork(self, leg: Leg, cli: CliRef, resp: Response) -> None:
+        """A 2xx from a second fork of the callee after the first one was accepted: ACK it and BYE it."""
+        tag = resp.to.tag
+        forks = self._forks
+        done = forks.get((leg.call_id, tag))
+        if done is not None:
+            if done.ack_data is not None:
+                self._send_raw(done, done.ack_data)  # a retransmission of that 2xx
+            return
+        f = Leg(False, leg.tup, leg.call_id, leg.local_tag)
+        f.local_hdr = leg.local_hdr
+        f.contact = leg.contact
+        f.transport = leg.transport
+        self._learn_remote(f, resp, early=False)
+        f.local_cseq = cli.cseq
+        f.ack_cseq = cli.cseq
+        f.state = CONFIRMED
+        for k in [k for k, x in forks.items() if x.tup.ended]:
+            del forks[k]
+        forks[(leg.call_id, tag)] = f
+        self.log.info(f"b2b: second 2xx (To-tag {tag}) on {leg.key}: ACK and BYE", "b2b_entities")
+        self._send_ack(f, None)
+        self._send_bye(f)
 
     def _learn_remote(self, leg: Leg, resp: Response, early: bool) -> None:
         leg.remote_hdr = resp.get_header("To") or leg.remote_hdr
@@ -829,6 +879,10 @@ class B2BEngine(ScenarioRunner):
         tup = leg.tup
         if tup.ended:
             self._reply(srv, 481, "Call/Transaction Does Not Exist")
+            return
+        if method == "PRACK" and not self.passthru_prack:
+            # the other leg's reliable 1xx was PRACKed by us already (OpenSIPS dlg.c, passthru_prack=0)
+            self._reply(srv, 200, "OK")
             return
         if tup.req_route is not None and tup.bridge is None:
             call = B2BCall(self, tup, leg, srv, None, req)
@@ -1289,6 +1343,8 @@ class B2BEngine(ScenarioRunner):
         if spec.eid:
             tup.ents[spec.eid] = n
         self.dialogs[(n.call_id, n.local_tag)] = n
+        if self.persist is not None:
+            self.persist.touch(tup)
         return n
 
     def _bridge_notify(self, br: Bridge, resp: Response | None) -> None:
@@ -1695,6 +1751,8 @@ class B2BEngine(ScenarioRunner):
         if tup.ended:
             return
         tup.ended = True
+        if self.persist is not None:
+            self.persist.touch(tup)
         self.timers.cancel(tup.timer)
         tup.timer = None
         self.timers.cancel(tup.retry)

@@ -66,7 +66,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("replication_mode", INT, 0),
         ModParamSpec("db_url", STR),
         ModParamSpec("db_table", STR, "b2b_entities"),
-        ModParamSpec("db_mode", INT),
+        ModParamSpec("db_mode", INT, 2),
         ModParamSpec("update_period", INT, 100),
         ModParamSpec("b2b_key_prefix", STR, "B2B"),
         ModParamSpec("cachedb_url", STR),

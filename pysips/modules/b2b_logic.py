@@ -1,13 +1,16 @@
 """b2b_logic: the script API of the B2BUA (OpenSIPS 1.x-3.4 export tables).
 
 The engine is ``ctx.env.core.b2b`` (pysips.b2b.engine.B2BEngine), attached by ``start_service`` when the script
-loads b2b_logic. Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])`` and the 3.2+ script API
-(``b2b_server_new``, ``b2b_client_new``, ``b2b_init_request(id, flags, req_route, reply_route)``,
-``b2b_pass_request``, ``b2b_handle_reply``, ``b2b_send_reply``, ``b2b_delete_entity``, ``b2b_end_dlg_leg``,
-``b2b_bridge``, ``b2b_bridge_retry``), the PVs ``$b2b_logic.key / .scenario / .entity(field)[idx] / .ctx(name)`` and the MI commands
-``b2b_list`` / ``b2b_terminate_call`` / ``b2b_bridge``. Declared only (a script using them loads with a warning):
-``b2b_trigger_scenario``, ``b2b_bridge_request``, the extra-header AVPs of the entity
-functions, provisional media in b2b_bridge.
+loads b2b_logic (or b2b_logic_xml). Implemented: ``b2b_init_request("top hiding"[/flags] [, flags])``, the 2.x form
+``b2b_init_request("scenario_id[/flags]", p1..p4)`` for XML scenarios loaded from modparam script_scenario
+(pysips.b2b.scenario_run), the 3.2+ script API (``b2b_server_new``, ``b2b_client_new``,
+``b2b_init_request(id, flags, req_route, reply_route)``, ``b2b_pass_request``, ``b2b_handle_reply``,
+``b2b_send_reply``, ``b2b_delete_entity``, ``b2b_end_dlg_leg``, ``b2b_bridge``, ``b2b_bridge_retry``,
+``b2b_trigger_scenario``, ``b2b_bridge_request``), the PVs ``$b2b_logic.key / .scenario / .entity(field)[idx] /
+.ctx(name)`` and the MI commands ``b2b_list`` / ``b2b_terminate_call`` / ``b2b_bridge`` / ``b2b_trigger_scenario``
+(3.2+ ``scenario entity1 entity2 [context]`` and 2.x ``scenario p1 .. p4`` for extern XML scenarios; 4.0 name
+``b2b_logic:trigger_scenario``). Accepted but ignored: the extra-header AVPs of the entity functions and of
+b2b_trigger_scenario, the ``late_bye`` flag of b2b_bridge_request.
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
         core.b2b = B2BEngine(core, script)
         core.b2b.scenarios = _scenarios(program, script)
         core.b2b.start(None)
+    # ---- b2b persistence (pysips.b2b.persist): restore stored calls before "pysips ready", then write-behind
+    persist = None
+    if getattr(core.b2b, "persist", True) is None:
+        from pysips.b2b.persist import open_persistence
+
+        script = getattr(core.env, "script", None) or getattr(program, "script", None)
+        persist = await open_persistence(core.b2b, script)
     task_status.started()
+    if persist is not None:
+        await persist.serve()
+    # ---- end of b2b persistence
 
 
 def _scenarios(program: Any, script: Any) -> dict:
@@ -463,7 +476,7 @@ MODULE = ModuleSpec.build(
         ModParamSpec("b2bl_from_spec_param", STR),
         ModParamSpec("server_address", STR),
         ModParamSpec("init_callid_hdr", STR),
-        ModParamSpec("db_mode", INT),
+        ModParamSpec("db_mode", INT, 2),
         ModParamSpec("custom_headers_regexp", STR),
         ModParamSpec("b2bl_th_init_timeout", INT, 60),
         ModParamSpec("script_req_route", STR),

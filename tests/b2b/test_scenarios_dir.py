@@ -18,6 +18,7 @@ EXPECTED = {
     "marketing.xml": ("marketing", "extern"),
     "refer.xml": ("refer", "script"),
     "callcenter.xml": ("callcenter", "script"),
+    "cc_generic.xml": ("cc_generic", "script"),
 }
 
 

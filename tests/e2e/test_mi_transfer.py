@@ -1,0 +1,276 @@
+"""End-to-end call transfer over MI (the OpenSIPS summit 2017 b2b talk, "Ex2: using MI to call transfer").
+
+A SIPp caller A calls B through pysips as a "top hiding" B2BUA; the test finds the call with ``b2b_list`` (JSON-RPC
+over mi_http) and moves it with ``pysips mi --url ... b2b_bridge KEY sip:carol@... FLAG``:
+flag 0 keeps A (B gets a BYE), flag 1 keeps B (A gets a BYE). The new callee C is invited without SDP (late
+negotiation, as OpenSIPS's bridge does): C's offer rides on C's 200, reaches the kept party in a re-INVITE, and the
+kept party's answer goes to C on the ACK. The kept party then hangs up and C gets the BYE.
+
+The test drives the timing: B and C wait as SIPp servers, A is started in the background, b2b_list is polled until
+the A-B call is bridged, then b2b_bridge is sent and the SIPp exits are awaited. Everything is bounded (< 40 s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import SIPP, PysipsProcess, SippBackground, free_port, needs_sipp
+
+pytestmark = needs_sipp
+
+SCENARIOS = Path(__file__).parent / "scenarios_mi"
+HOST = "127.0.0.1"
+SIPP_TIMEOUT = 25  # seconds, per SIPp process (SIPp's own -timeout)
+
+CFG = """
+log_level=3
+socket=udp:127.0.0.1:{sip_port}
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "signaling.so"
+loadmodule "sipmsgops.so"
+loadmodule "httpd.so"
+loadmodule "mi_http.so"
+loadmodule "b2b_entities.so"
+loadmodule "b2b_logic.so"
+modparam("httpd", "ip", "127.0.0.1")
+modparam("httpd", "port", {http_port})
+route {{
+    if (has_totag()) {{ send_reply(481, "Call/Transaction Does Not Exist"); exit; }}
+    if (!is_method("INVITE")) {{ send_reply(503, "Service Unavailable"); exit; }}
+    $du = "sip:127.0.0.1:{b_port}";
+    b2b_init_request("top hiding");
+    exit;
+}}
+"""
+
+
+def mi_post(url: str, method: str, params: object = None) -> dict:
+    """One JSON-RPC 2.0 request to mi_http; returns the whole reply object."""
+    req: dict = {"jsonrpc": "2.0", "method": method, "id": 1}
+    if params is not None:
+        req["params"] = params
+    data = json.dumps(req).encode()
+    http = urllib.request.Request(url, data, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(http, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def pysips_mi(url: str, *args: str) -> subprocess.CompletedProcess:
+    """The command line client, as a user would run it: ``python -m pysips mi --url URL CMD ARGS``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pysips", "mi", "--url", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def tuples(url: str) -> list[dict]:
+    reply = mi_post(url, "b2b_list")
+    assert "result" in reply, reply
+    return reply["result"]["Tuples"]
+
+
+def bridged_pair(tup: dict) -> tuple[dict, dict] | None:
+    """(server, client) when the tuple holds one live server and one live client that are each other's peer."""
+    if len(tup["SERVERS"]) != 1 or len(tup["CLIENTS"]) != 1:
+        return None
+    srv, cli = tup["SERVERS"][0], tup["CLIENTS"][0]
+    if srv["disconnected"] or cli["disconnected"]:
+        return None
+    if srv.get("peer") != cli["key"] or cli.get("peer") != srv["key"]:
+        return None
+    return srv, cli
+
+
+def wait_for(cond, what: str, timeout: float, diag) -> object:
+    """Poll `cond()` every 20 ms until it returns something truthy; fail with `diag()` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = cond()
+        if got:
+            return got
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}\n{diag()}")
+
+
+def messages(log: Path) -> list[tuple[str, str]]:
+    """(direction 'sent'/'received', message text) from a SIPp -trace_msg log."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    out = []
+    for block in re.split(r"\n-{10,}[^\n]*\n", text):
+        m = re.search(r"UDP message (sent|received)[^\n]*:\n\n(.*)", block, re.S)
+        if m:
+            out.append((m.group(1), m.group(2).strip()))
+    return out
+
+
+def received(log: Path) -> list[str]:
+    """What the SIPp behind `log` received, in order, provisional replies left out."""
+    return [t for d, t in messages(log) if d == "received" and not t.startswith("SIP/2.0 1")]
+
+
+def first_word(msgs: list[str]) -> list[str]:
+    """Request methods, and 'NNN METHOD' for replies, in arrival order."""
+    out = []
+    for t in msgs:
+        line = t.split("\n", 1)[0].strip()
+        if line.startswith("SIP/2.0"):
+            out.append(f"{line.split()[1]} {header(t, 'CSeq')[0].split()[1]}")
+        else:
+            out.append(line.split()[0])
+    return out
+
+
+def header(msg: str, name: str) -> list[str]:
+    head = msg.split("\n\n", 1)[0]
+    return [
+        ln.split(":", 1)[1].strip() for ln in head.splitlines() if ln.lower().startswith(name.lower() + ":")
+    ]
+
+
+def body(msg: str) -> str:
+    return msg.split("\n\n", 1)[1] if "\n\n" in msg else ""
+
+
+def sdp_owner(msg: str) -> str | None:
+    """`user version` of the SDP o= line, e.g. 'carol 1'; None without SDP."""
+    m = re.search(r"^o=(\S+) \S+ (\S+) ", body(msg), re.M)
+    return f"{m.group(1)} {m.group(2)}" if m else None
+
+
+def run_transfer(tmp_path: Path, flag: int) -> dict:
+    """Run A -> B, b2b_bridge KEY C FLAG, then the hang-up; returns logs, ports and the b2b_list snapshots."""
+    a_scn, b_scn = (
+        ("uac_a_kept.xml", "uas_b_dropped.xml") if flag == 0 else ("uac_a_dropped.xml", "uas_b_kept.xml")
+    )
+    sip_port, http_port, a_port, b_port, c_port = (free_port() for _ in range(5))
+    url = f"http://127.0.0.1:{http_port}/mi"
+    cfg = tmp_path / "transfer.cfg"
+    cfg.write_text(CFG.format(sip_port=sip_port, http_port=http_port, b_port=b_port))
+    logs = {x: tmp_path / f"{x}_msg.log" for x in "abc"}
+
+    def uas(scn: str, port: int, log: Path) -> list[str]:
+        return ["-sf", str(SCENARIOS / scn), "-i", HOST, "-p", str(port), "-mp", str(free_port()), "-m", "1",
+                "-timeout", f"{SIPP_TIMEOUT}s", "-timeout_error", "-trace_msg", "-message_file", str(log)]  # fmt: skip
+
+    out: dict = {"url": url, "logs": logs, "c_port": c_port, "sip_port": sip_port}
+    with (
+        PysipsProcess(cfg) as srv,
+        SippBackground(uas(b_scn, b_port, logs["b"]), tmp_path) as b_proc,
+        SippBackground(uas("uas_c.xml", c_port, logs["c"]), tmp_path) as c_proc,
+    ):
+        a_args = [f"{HOST}:{sip_port}", *uas(a_scn, a_port, logs["a"]), "-s", "bob"]
+        a_proc = subprocess.Popen(
+            [SIPP, *a_args, "-nostdin"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        procs = {"a": a_proc, "b": b_proc.proc, "c": c_proc.proc}
+        try:
+
+            def diag() -> str:
+                rcs = {k: p.poll() for k, p in procs.items()}
+                return f"SIPp exit codes {rcs}\n--- pysips log\n{srv.output()[-4000:]}"
+
+            def established() -> list[dict] | None:
+                ts = tuples(url)
+                return ts if len(ts) == 1 and bridged_pair(ts[0]) else None
+
+            # B's ACK must have gone out too: A sends it right after the 200 that confirms the tuple
+            before = wait_for(established, "the A-B call in b2b_list", 10, diag)
+            wait_for(lambda: "ACK" in first_word(received(logs["b"])), "B to get the ACK", 5, diag)
+            out["before"] = before[0]
+            key = before[0]["key"]
+
+            c_uri = f"sip:carol@127.0.0.1:{c_port}"
+            # The talk's `b2b_bridge KEY URI 1` is 2.x syntax: in 3.x three positional params match two recipes
+            # (flag / prov_media_uri), which OpenSIPS refuses; nothing must happen to the call.
+            res = pysips_mi(url, "b2b_bridge", key, c_uri, str(flag))
+            assert res.returncode == 1 and "-32602: Invalid params (Ambiguous call" in res.stderr, res.stderr
+            # the command line client: positional (flag 0 is the default) or named params
+            args = [key, c_uri] if flag == 0 else [f"dialog_id={key}", f"new_uri={c_uri}", "flag=1"]
+            res = pysips_mi(url, "b2b_bridge", *args)
+            assert res.returncode == 0 and json.loads(res.stdout) == "OK", res.stdout + res.stderr + diag()
+
+            def moved() -> list[dict] | None:
+                ts = tuples(url)
+                if len(ts) != 1 or ts[0]["key"] != key or ts[0]["state"] != 0 or not bridged_pair(ts[0]):
+                    return None
+                return ts if f":{c_port}" in bridged_pair(ts[0])[1]["to_uri"] else None
+
+            out["after"] = wait_for(moved, "the transferred call in b2b_list", 10, diag)[0]
+            deadline = time.monotonic() + SIPP_TIMEOUT + 5
+            while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            rcs = {k: p.poll() for k, p in procs.items()}
+            a_out = a_proc.stdout.read() if a_proc.poll() is not None else ""
+            assert rcs == {"a": 0, "b": 0, "c": 0}, f"{a_out[-2000:]}\n{diag()}"
+            out["end"] = wait_for(lambda: tuples(url) == [] or None, "an empty b2b_list", 5, diag)
+            out["end"] = tuples(url)
+            # an unknown key is refused the OpenSIPS way
+            gone = mi_post(url, "b2b_bridge", [key, f"sip:carol@127.0.0.1:{c_port}"])
+            assert gone.get("error") == {"code": 404, "message": "B2B session not found"}, gone
+        finally:
+            if a_proc.poll() is None:
+                a_proc.kill()
+                a_proc.wait(5)
+    assert srv.proc.returncode == 0, srv.output()[-3000:]
+    return out
+
+
+def test_b2b_bridge_flag0_moves_the_caller_to_c(tmp_path: Path) -> None:
+    run = run_transfer(tmp_path, 0)
+    before, after = run["before"], run["after"]
+    assert before["scenario"] == "top hiding"
+    srv0, cli0 = bridged_pair(before)
+    assert "sip:alice@example.com" in srv0["from_uri"]
+    # the B leg's To is built from the R-URI (B is reached through $du, as an outbound proxy)
+    assert cli0["to_uri"] == f"sip:bob@127.0.0.1:{run['sip_port']}"
+    # A (the server entity) stays, C replaces B as its peer
+    srv1, cli1 = bridged_pair(after)
+    assert srv1["key"] == srv0["key"]
+    assert cli1["key"] != cli0["key"] and cli1["to_uri"] == f"sip:carol@127.0.0.1:{run['c_port']}"
+    assert run["end"] == []
+
+    a, b, c = (received(run["logs"][x]) for x in "abc")
+    assert first_word(b) == ["INVITE", "ACK", "BYE"]
+    assert sdp_owner(b[0]) == "alice 1"
+    assert first_word(c) == ["INVITE", "ACK", "BYE"]
+    assert body(c[0]) == "" and header(c[0], "Content-Length") == ["0"]  # late SDP: C makes the offer
+    assert sdp_owner(c[1]) == "alice 2"  # A's answer to C's offer rides on the ACK
+    assert first_word(a) == ["200 INVITE", "INVITE", "ACK", "200 BYE"]
+    assert sdp_owner(a[0]) == "bob 1"
+    assert sdp_owner(a[1]) == "carol 1"  # the re-INVITE carries C's offer
+    assert header(a[1], "Call-ID") == header(a[0], "Call-ID")  # same dialog with A
+    # C sees the B2BUA, never A: new Call-ID, one Via
+    assert header(c[0], "Call-ID")[0].startswith("B2B.") and len(header(c[0], "Via")) == 1
+
+
+def test_b2b_bridge_flag1_moves_the_callee_to_c(tmp_path: Path) -> None:
+    run = run_transfer(tmp_path, 1)
+    srv0, cli0 = bridged_pair(run["before"])
+    kept, new = bridged_pair(run["after"])
+    # B (the client entity) stays and is now paired with the new entity toward C
+    assert cli0["key"] in (kept["key"], new["key"])
+    assert srv0["key"] not in (kept["key"], new["key"])
+    assert f"sip:carol@127.0.0.1:{run['c_port']}" in (kept["to_uri"], new["to_uri"])
+    assert run["end"] == []
+
+    a, b, c = (received(run["logs"][x]) for x in "abc")
+    assert first_word(a) == ["200 INVITE", "BYE"]
+    assert first_word(b) == ["INVITE", "ACK", "INVITE", "ACK", "200 BYE"]
+    assert sdp_owner(b[0]) == "alice 1" and sdp_owner(b[2]) == "carol 1"  # re-INVITE with C's offer
+    assert first_word(c) == ["INVITE", "ACK", "BYE"]
+    assert body(c[0]) == "" and sdp_owner(c[1]) == "bob 2"
