@@ -90,6 +90,50 @@ class ProxyEnv(Env):
     def t_reply(self, ctx: Context, code: int, reason: str) -> int:
         return self.tm.t_reply(ctx, code, reason)
 
+    def t_reply_with_body(self, ctx: Context, code: int, reason: str, body: str) -> int:
+        uas = self.tm.server_txn(ctx)
+        if uas is None:
+            return -1
+        ctype = ctx.msg.content_type if ctx.msg is not None and ctx.msg.body else None
+        headers = reply_header_pairs(ctx)
+        if body and not any(n.lower() == "content-type" for n, _ in headers):
+            headers.append(("Content-Type", ctype or "application/sdp"))
+        return self.tm.reply_uas(uas, code, reason, headers=headers, body=body.encode() if body else b"")
+
+    def t_replicate(self, ctx: Context, uri: str, flags: int = 0) -> int:
+        return self.tm.replicate(ctx, uri)
+
+    def t_flush_flags(self, ctx: Context) -> int:
+        return 1  # branch flags are read when each branch is created
+
+    def t_cancel_branch(self, ctx: Context, which: str | None = None) -> int:
+        return self.tm.cancel_branches(ctx, which)
+
+    def t_id(self, ctx: Context) -> str | None:
+        uas = getattr(ctx, "tm_uas", None)
+        return None if uas is None else f"{id(uas.txn):x}"
+
+    def send(self, ctx: Context, dest: str, headers: str | None = None) -> int:
+        """send(): the message as it is (no Via added), to dest."""
+        msg = ctx.msg
+        if msg is None:
+            return -1
+        try:
+            proto, ip, port = self.core.dest_destination(dest)
+        except (OSError, ValueError) as e:
+            self.core.log.error(f"send: bad destination {dest}: {e}")
+            return -1
+        transport = self.core.pick_transport(proto, ip)
+        if transport is None:
+            return -1
+        out = msg.copy()
+        for line in (headers or "").replace("\r\n", "\n").split("\n"):
+            name, sep, value = line.partition(":")
+            if sep and name.strip():
+                out.add_header(name.strip(), value.strip())
+        transport.send(out.to_bytes(), (ip, port))
+        return 1
+
     def t_was_cancelled(self, ctx: Context) -> int:
         uas = getattr(ctx, "tm_uas", None)
         return 1 if uas is not None and uas.cancelled else -1

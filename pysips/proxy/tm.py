@@ -378,6 +378,42 @@ class TM:
         core.stats["fwd_requests"] += 1
         return 1
 
+    def replicate(self, ctx: Any, uri: str) -> int:
+        """t_replicate(): a copy of the request statefully to `uri`; its replies are absorbed here."""
+        core = self.core
+        req: Request = ctx.msg
+        try:
+            proto, ip, port = core.dest_destination(uri)
+        except (OSError, SIPParseError, ValueError) as e:
+            self.log.error(f"t_replicate: bad destination {uri}: {e}", "tm")
+            return -1
+        transport = core.pick_transport(proto, ip)
+        if transport is None:
+            return -1
+        out = req.copy()
+        out.push_via(core.make_via(transport, new_branch()))
+        txn = self.layer.new_client_transaction(
+            out, (ip, port), self.now(), transport=transport.proto.upper()
+        )
+        txn.user_data = _Replica(transport)
+        self._flush()
+        return 1
+
+    def cancel_branches(self, ctx: Any, which: str | None) -> int:
+        """t_cancel_branch(): "a" all pending branches, "o" all but the current one, default the current one."""
+        uas = getattr(ctx, "tm_uas", None)
+        if uas is None:
+            return -1
+        current = getattr(ctx, "t_branch_idx", None)
+        now = self.now()
+        for b in uas.branches:
+            if b.final is not None or b.txn is None:
+                continue
+            if which == "a" or (which == "o" and b.idx != current) or (not which and b.idx == current):
+                self.layer.cancel(b.txn, now)
+        self._flush()
+        return 1
+
     def _double_rr(self, out: Request, ctx: Any, transport: Any) -> None:
         """The request leaves on another socket than it came in: record both (rr enable_double_rr, r2=on)."""
         from pysips.modules import rr
@@ -609,6 +645,18 @@ class TM:
         except (ScriptRuntimeError, PysipsError) as e:
             self.log.error(f"script error in {kind} route {name or ''}: {e}", "tm")
             return -1
+
+
+class _Replica:
+    """user_data of a t_replicate() client transaction: replies go nowhere."""
+
+    __slots__ = ("transport",)
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+
+    def on_reply(self, _txn_data: Any, _resp: Response) -> None:
+        return None
 
 
 _CLASS_STAT = {2: "2xx_transactions", 3: "3xx_transactions", 4: "4xx_transactions", 5: "5xx_transactions",

@@ -177,3 +177,44 @@ def test_append_to_reply_headers_reach_the_reply(tmp_path):
             assert lines[0] == "SIP/2.0 486 Busy Here"
             assert "X-Reason: go away" in lines and "Retry-After: 30" in lines
         assert px.stop() == 0
+
+
+def test_t_replicate_send_and_t_reply_with_body(tmp_path):
+    port = free_port()
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rep,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as snd,
+    ):
+        rep.bind(("127.0.0.1", 0))
+        snd.bind(("127.0.0.1", 0))
+        rep.settimeout(3)
+        snd.settimeout(3)
+        rport, sport = rep.getsockname()[1], snd.getsockname()[1]
+        cfg = tmp_path / "rep.cfg"
+        cfg.write_text(
+            f"socket=udp:127.0.0.1:{port}\n"
+            'loadmodule "tm.so"\nloadmodule "sl.so"\n'
+            "route {\n"
+            f'    t_replicate("sip:127.0.0.1:{rport}");\n'
+            f'    send("udp:127.0.0.1:{sport}", "X-Sent: yes");\n'
+            '    t_reply_with_body(200, "OK", "v=0\\r\\n");\n'
+            "    exit;\n"
+            "}\n"
+        )
+        with PysipsProcess(cfg) as px:
+            reply = _exchange(port, INVITE.encode())
+            replica = rep.recvfrom(65535)[0].decode()
+            sent = snd.recvfrom(65535)[0].decode()
+            assert px.stop() == 0
+    assert reply is not None
+    head, _, body = reply.decode().partition("\r\n\r\n")
+    assert head.startswith("SIP/2.0 200 OK") and body == "v=0\r\n"
+    assert "Content-Type: application/sdp" in head
+    # the replica is a new transaction from pysips: its own Via on top of the caller's
+    assert replica.startswith("INVITE sip:bob@127.0.0.1 SIP/2.0")
+    vias = [x for x in replica.split("\r\n") if x.startswith("Via:")]
+    assert len(vias) == 2 and f"127.0.0.1:{port};branch=z9hG4bK" in vias[0]
+    # send() forwards the message as it is (no Via of ours) with the extra header
+    sent_lines = sent.split("\r\n")
+    assert [x for x in sent_lines if x.startswith("Via:")] == [vias[1]]
+    assert "X-Sent: yes" in sent_lines
