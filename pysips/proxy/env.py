@@ -134,6 +134,13 @@ class ProxyEnv(Env):
         transport.send(out.to_bytes(), (ip, port))
         return 1
 
+    def sleep(self, ctx: Context, seconds: float) -> None:
+        # OpenSIPS blocks its worker; pysips's script runs synchronously inside the event loop, where blocking
+        # would stall every call, and suspending a script is not built yet: say so instead of pausing.
+        if not getattr(self, "_sleep_warned", False):
+            self._sleep_warned = True
+            self.core.log.warn("sleep()/usleep() do not pause in pysips yet: the script goes on at once", "cfgutils")
+
     def t_was_cancelled(self, ctx: Context) -> int:
         uas = getattr(ctx, "tm_uas", None)
         return 1 if uas is not None and uas.cancelled else -1
