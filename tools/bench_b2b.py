@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,6 +147,23 @@ def make_sippy(tmp: Path, python: Path, failures: list[str]) -> ServerFactory:
     return start
 
 
+def other_benchmarks() -> list[str]:
+    """Command lines of other running benchmarks (their load would skew this one's figures)."""
+    mine = {os.getpid(), os.getppid()}
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in mine:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if "tools/bench_" in cmd and "python" in cmd:
+            found.append(f"{entry}: {cmd[:120]}")
+    return found
+
+
 def best_cpu(rows: list[dict]) -> float | None:
     ok_rows = [r for r in rows if r["ok"]]
     return ok_rows[-1]["cpu_ms_per_call"] if ok_rows else None
@@ -185,7 +203,7 @@ def run_peer(args: argparse.Namespace, tmp: Path, max_cps: int) -> tuple[dict, l
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rates", default="1200,1600,2000,2400,2800,3200")
+    ap.add_argument("--rates", default="1200,1600,2000,2400,2800,3200,3600,4000")
     ap.add_argument("--baseline-rates", default=None, help="ladder for SIPp-to-SIPp (default: same)")
     ap.add_argument("--calls", type=int, default=3000, help="calls per ladder step")
     ap.add_argument("--pause-ms", type=int, default=1000, help="call length in the ladder")
@@ -207,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         args.mem_hold_ms = min(args.mem_hold_ms, 10000)
     rates = [int(r) for r in args.rates.split(",")]
     brates = [int(r) for r in (args.baseline_rates or args.rates).split(",")]
+    for other in other_benchmarks():
+        print(f"warning: another benchmark is running, figures will be low: {other}", file=sys.stderr)
     started = time.monotonic()
     rows: list[dict] = []
     rss: dict = {}

@@ -15,7 +15,11 @@ return True for messages that belong to a b2b transaction or dialog. Once the sc
   and target; their replies are relayed back; each INVITE gets a 100; a second INVITE from the same side while the
   first is pending gets 500, one crossing an INVITE of the other side 491 (sipssert b2b/28);
 * CANCEL from the caller: 200 to the CANCEL, 487 to the INVITE, CANCEL on the client leg;
-* BYE ends the tuple: passed to the peer when it is confirmed, else the peer leg is cancelled / answered 487.
+* BYE ends the tuple: passed to the peer when it is confirmed, else the peer leg is cancelled / answered 487;
+* reliable 1xx are PRACKed by us and the caller's PRACK is answered locally (b2b_entities passthru_prack=0);
+  a 2xx from a second fork of the callee gets an ACK and a BYE.
+
+XML scenarios, MI/script b2b_trigger_scenario and b2b_bridge_request live in pysips/b2b/scenario_run.py (a mixin).
 
 Script scenarios (3.2+): ``b2b_server_new`` / ``b2b_client_new`` / ``b2b_init_request(id, ...)`` build the same two
 legs from the script's entities; in-dialog requests (and replies, with a reply route) then run the b2b_logic
@@ -525,6 +529,8 @@ class B2BEngine(ScenarioRunner):
             ("Contact", c.contact),
         ]
         headers += self._passed(req)
+        if cspec is not None and cspec.headers:
+            headers += cspec.headers
         if self.init_callid_hdr:
             headers.append((str(self.init_callid_hdr), call_id))
         out = Request("INVITE", str(ruri), headers, req.body)
@@ -1333,6 +1339,8 @@ class B2BEngine(ScenarioRunner):
         elif offer is not None and offer.body:
             body = offer.body
             headers.append(("Content-Type", offer.get_header("Content-Type") or "application/sdp"))
+        if spec.headers:
+            headers += spec.headers
         out = Request("INVITE", spec.dest, headers, body)
         cli = CliRef(n, None, out_t, "INVITE", 1, initial=True)
         n.inv_cli = cli
@@ -1611,7 +1619,7 @@ class B2BEngine(ScenarioRunner):
 
     def _bridge_reply(self, cli: CliRef, resp: Response) -> None:
         br: Bridge = cli.bridge
-        if br.phase in ("of_old", "of_new"):
+        if br.phase in ("of_old", "of_new", "of_init", "of_reinv"):
             self._offer_bridge_reply(br, cli, resp)
             return
         if br.prov_spec is not None:
@@ -1799,6 +1807,11 @@ class B2BEngine(ScenarioRunner):
         tup = self._find_tuple(key)
         if tup is None or tup.bridge is not None:
             return False
+        try:
+            # OpenSIPS checks the new URI before touching the call (404 "Invalid uri for the new destination")
+            parse_uri(new_uri.strip("<>"))
+        except SIPParseError as e:
+            raise ValueError(f"invalid uri {new_uri!r}: {e}") from None
         keep, drop = (tup.client, tup.server) if flag else (tup.server, tup.client)
         if keep is None or keep.state != CONFIRMED:
             return False
@@ -1820,27 +1833,21 @@ class B2BEngine(ScenarioRunner):
         return tup
 
     def list_tuples(self) -> list[dict]:
-        """b2b_list (3.x JSON shape)."""
+        """b2b_list (3.x JSON shape, 3.6 b2b_logic.c mi_b2b_list): the live server entities, the live client
+        entities (in the order the tuple got them) and the bridged pair, each array numbered from 0."""
         out = []
         for tup in self.tuples.values():
-            ents = []
-            for leg in (tup.server, tup.client):
-                if leg is None:
-                    ents.append(None)
-                    continue
-                e = {
-                    "index": 0,
-                    "key": leg.key,
-                    "disconnected": 1 if leg.state == ENDED else 0,
-                    "state": leg.state,
-                    "no": 0 if leg.server else 1,
-                    "type": 0 if leg.server else 1,
-                    "to_uri": leg.to_uri,
-                    "from_uri": leg.from_uri,
-                }
-                if leg.peer is not None:
-                    e["peer"] = leg.peer.key
-                ents.append(e)
+            live = []
+            for leg in (tup.server, tup.client, *tup.ents.values()):
+                if (
+                    leg is not None
+                    and leg not in live
+                    and self.dialogs.get((leg.call_id, leg.local_tag)) is leg
+                ):
+                    live.append(leg)
+            servers = [x for x in live if x.server]
+            clients = [x for x in live if not x.server]
+            pair = [x for x in (tup.server, tup.client) if x is not None]
             out.append(
                 {
                     "id": int(tup.key.split(".")[1]),
@@ -1849,9 +1856,27 @@ class B2BEngine(ScenarioRunner):
                     "lifetime": int(tup.lifetime),
                     "db_flag": 0,
                     "scenario": tup.scenario,
-                    "SERVERS": [ents[0]] if ents[0] else [],
-                    "CLIENTS": [ents[1]] if ents[1] else [],
-                    "BRIDGE_ENTITIES": [e for e in ents if e],
+                    "SERVERS": [self._list_entity(x, i) for i, x in enumerate(servers)],
+                    "CLIENTS": [self._list_entity(x, i) for i, x in enumerate(clients)],
+                    "BRIDGE_ENTITIES": [self._list_entity(x, i) for i, x in enumerate(pair)],
                 }
             )
         return out
+
+    @staticmethod
+    def _list_entity(leg: Leg, index: int) -> dict:
+        e = {
+            "index": index,
+            "key": leg.key,
+            "disconnected": 1 if leg.state == ENDED else 0,
+            "state": leg.state,
+            "no": index,
+            "type": 0 if leg.server else 1,
+            "to_uri": leg.to_uri,
+            "from_uri": leg.from_uri,
+        }
+        if leg.eid:
+            e["scenario_id"] = leg.eid
+        if leg.peer is not None:
+            e["peer"] = leg.peer.key
+        return e

@@ -188,16 +188,23 @@ class CliRef:
 class ClientSpec:
     """b2b_client_new(id, dest_uri, [proxy], [from_dname], [adv_contact]) waiting for b2b_init_request / b2b_bridge."""
 
-    __slots__ = ("eid", "dest", "proxy", "dname", "adv_contact")
+    __slots__ = ("eid", "dest", "proxy", "dname", "adv_contact", "headers")
 
     def __init__(
-        self, eid: str, dest: str, proxy: str | None, dname: str | None, adv_contact: str | None
+        self,
+        eid: str,
+        dest: str,
+        proxy: str | None,
+        dname: str | None,
+        adv_contact: str | None,
+        headers: list[tuple[str, str]] | None = None,
     ) -> None:
         self.eid = eid
         self.dest = dest
         self.proxy = proxy or None
         self.dname = dname or None
         self.adv_contact = adv_contact or None
+        self.headers = headers or []  # extra headers of the initial INVITE (XML <header>, header AVPs)
 
 
 class Bridge:

@@ -12,6 +12,7 @@ initial offer (then the 3.x late-SDP path of ``b2b_bridge`` renegotiates the rem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pysips.b2b.entities import CONFIRMED, EARLY, ENDED, Bridge, ClientSpec, CliRef, Leg, SrvRef
@@ -32,10 +33,24 @@ def _uri_of(value: str | None) -> str | None:
     return v.split(";", 1)[0].strip() or None
 
 
+def _headers(specs: Any, resolve: Callable[[Any], str | None]) -> list[tuple[str, str]]:
+    """The ``<header>`` elements of an entity, resolved for this call (a header whose name or value resolves to
+    nothing is left out, as logic.c does)."""
+    out = []
+    for h in specs or ():
+        name, value = resolve(h.name), resolve(h.value)
+        if name and value is not None:
+            out.append((name, value))
+    return out
+
+
 class ScenarioRunner:
     """XML scenarios, MI-triggered 3PCC and b2b_bridge_request (mixed into B2BEngine)."""
 
     scenarios: dict[str, Any]
+    use_init_sdp = (
+        False  # modparam use_init_sdp (<= 3.2): every scenario bridge gives the new entity the first offer
+    )
 
     # ------------------------------------------------------------------ tuples without a caller
 
@@ -52,7 +67,12 @@ class ScenarioRunner:
     # ------------------------------------------------------------------ the offer-first bridge
 
     def _offer_bridge(
-        self, tup: Tuple, old: Leg | ClientSpec, spec: ClientSpec, initiator: Leg | None = None
+        self,
+        tup: Tuple,
+        old: Leg | ClientSpec,
+        spec: ClientSpec,
+        initiator: Leg | None = None,
+        lifetime: int | None = None,
     ) -> bool:
         """Join `old` (an existing confirmed entity, or a client to create) with a new client `spec`."""
         if isinstance(old, ClientSpec):
@@ -71,7 +91,7 @@ class ScenarioRunner:
             if cli is None:
                 return False
             first.inv_cli = cli
-        br = Bridge(first, None, None)
+        br = Bridge(first, None, lifetime)  # <lifetime>: the tuple's duration once bridged
         br.spec = spec
         br.initiator = initiator
         br.phase = "of_old"
@@ -127,6 +147,22 @@ class ScenarioRunner:
             br.phase = "of_new"
             new.inv_cli.bridge = br
             return
+        if br.phase == "of_init":
+            # use_init_sdp: the new entity answered the caller's first offer; offer that to the remaining one
+            self._send_ack(leg, None)
+            cli2 = self._send_request(br.old, "INVITE", resp, None)
+            if cli2 is None:
+                self._terminate(tup)
+                return
+            cli2.bridge = br
+            br.old.inv_cli = cli2
+            br.phase = "of_reinv"
+            return
+        if br.phase == "of_reinv":
+            self._send_ack(leg, None)
+            self._bridge_done(br)
+            self._xml_bridged(tup)
+            return
         # the new entity answered the offer: ACK it, its answer goes in the ACK to the first one
         self._send_ack(leg, None)
         self._send_ack(br.old, resp)
@@ -170,10 +206,10 @@ class ScenarioRunner:
         tup.reply_route = self.reply_route
         return self._trigger(tup, specs[0], specs[1])
 
-    def _trigger(self, tup: Tuple, a: ClientSpec, b: ClientSpec) -> bool:
+    def _trigger(self, tup: Tuple, a: ClientSpec, b: ClientSpec, lifetime: int | None = None) -> bool:
         # each entity sees the other one as the caller (OpenSIPS b2b_scenario_trigger: From = the peer's URI)
         tup.from_hdr = f"<{b.dest}>"
-        ok = self._offer_bridge(tup, a, b)
+        ok = self._offer_bridge(tup, a, b, lifetime=lifetime)
         tup.from_hdr = f"<{a.dest}>"
         if not ok:
             self._end_tuple(tup)
@@ -194,12 +230,13 @@ class ScenarioRunner:
                 self.log.error(f"b2b_trigger_scenario: no destination for {c.id!r}", "b2b_logic")
                 return False
             dname = c.from_dname.resolve(params) if c.from_dname is not None else None
-            specs.append(ClientSpec(c.id, dest, None, dname, None))
+            hdrs = _headers(c.headers, lambda v: v.resolve(params))
+            specs.append(ClientSpec(c.id, dest, None, dname, None, hdrs))
         tup = self._new_tuple(scen.id, specs[0].dest)
         tup.xml = scen
         tup.params = params
         tup.next_sstate = scen.init.state if scen.init.state is not None else NOTDEF_STATE
-        return self._trigger(tup, specs[0], specs[1])
+        return self._trigger(tup, specs[0], specs[1], ib.lifetime)
 
     # ------------------------------------------------------------------ 2.x b2b_init_request on an XML scenario
 
@@ -241,7 +278,8 @@ class ScenarioRunner:
         if not dest:
             self.log.error(f"b2b_init_request({sid!r}): no destination for {c.id!r}", "b2b_logic")
             return -1
-        cspec = ClientSpec(c.id, dest, None, None, None)
+        hdrs = _headers(c.headers, lambda v: v.resolve(plist, init_to, header_uri))
+        cspec = ClientSpec(c.id, dest, None, None, None, hdrs)
         try:
             rc = self._start(ctx, req, iflags, sid, (ib.servers[0].id, None), cspec)
         except _ERRORS as e:
@@ -305,7 +343,8 @@ class ScenarioRunner:
                     self.log.error(f"b2b: scenario bridge: no destination for {ref.id!r}", "b2b_logic")
                     return False
                 dname = ref.from_dname.resolve(params, tup.init_to, header_uri) if ref.from_dname else None
-                ends.append(ClientSpec(ref.id or "", dest, None, dname, None))
+                hdrs = _headers(ref.headers, lambda v: v.resolve(params, tup.init_to, header_uri))
+                ends.append(ClientSpec(ref.id or "", dest, None, dname, None, hdrs))
             else:
                 ends.append(tup.ents.get(ref.id or ""))
         a, b = ends
@@ -315,24 +354,25 @@ class ScenarioRunner:
             return False
         if tup.bridge is not None:
             return False
-        if tup.xml.init.use_init_sdp and tup.init_sdp is not None:
-            # the new entity gets the caller's first offer; its answer renegotiates the remaining entity
+        if (tup.xml.init.use_init_sdp or self.use_init_sdp) and tup.init_sdp is not None:
+            # the new entity gets the caller's first offer; its answer is offered to the remaining entity in a
+            # re-INVITE, whose answer completes the bridge
             try:
                 new = self._new_client_leg(tup, spec, offer=tup.init_sdp)
             except _ERRORS as e:
                 self.log.error(f"b2b: cannot reach {spec.dest}: {e}", "b2b_logic")
                 return False
-            br = Bridge(old, new, None)
+            if old.peer is not None and old.peer.peer is old:
+                old.peer.peer = None
+            old.peer = None
+            br = Bridge(old, new, action.lifetime)
             br.spec = spec
+            br.phase = "of_init"
             new.inv_cli.bridge = br
             tup.bridge = br
             tup.state = -1
-            if old.peer is not None and old.peer.peer is old:
-                old.peer.peer = None
-            old.peer = new
-            new.peer = old
             return True
-        return self._offer_bridge(tup, old, spec)
+        return self._offer_bridge(tup, old, spec, lifetime=action.lifetime)
 
     # ------------------------------------------------------------------ b2b_bridge_request
 

@@ -29,6 +29,15 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
         script = getattr(core.env, "script", None) or getattr(program, "script", None)
         core.b2b = B2BEngine(core, script)
         core.b2b.scenarios = _scenarios(program, script)
+        if script is not None:
+            from pysips.server import modparam
+
+            for mod in ("b2b_logic", "b2b_logic_xml"):
+                try:
+                    if int(modparam(script, mod, "use_init_sdp", 0) or 0):
+                        core.b2b.use_init_sdp = True
+                except (TypeError, ValueError):
+                    pass
         core.b2b.start(None)
     # ---- b2b persistence (pysips.b2b.persist): restore stored calls before "pysips ready", then write-behind
     persist = None
@@ -324,6 +333,9 @@ def mi_b2b_trigger_scenario(core: Any, params: dict) -> str:
         ok = engine.trigger_scenario(sid, [e1, e2], ctx)
     else:
         plist = [e1, e2] if e1 is not None else []
+        third = params.get("context") if isinstance(params, dict) else None
+        if isinstance(third, (str, int)):
+            plist.append(str(third))  # 2.x "scenario p1 p2 p3" binds to the 3.x recipe with a context
         for i in range(1, 5):
             v = params.get(f"scenario_param{i}") if isinstance(params, dict) else None
             if v is not None:
@@ -347,7 +359,11 @@ def mi_b2b_bridge(core: Any, params: dict) -> str:
     prov = param_str(params, "prov_media_uri", optional=True)
     if flag not in ("0", "1"):
         raise MIError("Bad 'flag' parameter", 400)
-    if engine is None or not engine.mi_bridge(key, uri, int(flag), prov):
+    try:
+        ok = engine is not None and engine.mi_bridge(key, uri, int(flag), prov)
+    except ValueError:
+        raise MIError("Invalid uri for the new destination", 404) from None
+    if not ok:
         raise MIError("B2B session not found", 404)
     return "OK"
 

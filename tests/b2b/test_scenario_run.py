@@ -282,3 +282,123 @@ def test_second_2xx_from_a_fork_gets_ack_and_bye():
     assert [m.method for m in bench.take(FORK)] == ["ACK"]
     (tup,) = bench.engine.tuples.values()
     assert tup.client.remote_tag == "btag-1" and tup.client.state == 1
+
+
+def test_prepaid_xml_headers_and_initial_destination():
+    prog = XmlProgram("prepaid", ("sip:credit@10.0.0.5:5070", "sip:goodbye@10.0.0.7:5090"))
+    bench = _bench("prepaid.xml", "script", prog)
+    bench.feed(invite_a().replace(b"To: <sip:bob@example.net>", b"To: <sip:bob@10.0.0.6:5080>"), A)
+    inv_m = bench.take_one(MEDIA, "INVITE")
+    assert inv_m.get_header("X-Prepaid-Step") == "credit"
+    bench.feed(reply_b(inv_m, 200, SDP_B, tag="mtag", contact="sip:ms@10.0.0.5:5070"), MEDIA)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    bye = in_dialog_b("BYE", inv_m, "mtag", 2, "z9hG4bK-mbye", sent_by="10.0.0.5:5070")
+    # the callee is the To URI of the caller's INVITE (value type "initial")
+    inv_c = _bridge_after_bye(bench, bye, MEDIA, CALLEE, "sip:bob@10.0.0.6:5080", 1)
+    assert inv_c.get_header("X-Prepaid-Step") is None
+    bye2 = in_dialog_b("BYE", inv_c, "ntag", 2, "z9hG4bK-cbye", sent_by="10.0.0.6:5080")
+    bench.feed(bye2, CALLEE)
+    reinv = bench.take_one(A, "INVITE")
+    bench.feed(reply_a(reinv, 200, SDP_A2), A)
+    inv_g = bench.take_one(MEDIA2, "INVITE")
+    assert inv_g.get_header("X-Prepaid-Step") == "goodbye" and str(inv_g.ruri) == "sip:goodbye@10.0.0.7:5090"
+    (tup,) = bench.engine.tuples.values()
+    assert tup.sstate == 2 and tup.next_sstate == 3  # state 3 once the goodbye leg answers
+
+
+def test_refer_xml_blind_transfer():
+    prog = XmlProgram("refer", ("sip:bob@10.0.0.2:5062",))
+    bench = _bench("refer.xml", "script", prog)
+    bench.feed(invite_a(), A)
+    inv_b = bench.take_one(B, "INVITE")
+    bench.feed(reply_b(inv_b, 200, SDP_B), B)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    assert bench.take_one(B, "ACK")
+    # the callee transfers the caller to 10.0.0.6: 202, BYE to the callee, the caller is bridged to the target
+    refer = in_dialog_b("REFER", inv_b, "btag-1", 1, "z9hG4bK-ref")
+    refer = refer.replace(b"Content-Length: 0", b"Refer-To: <sip:carol@10.0.0.6:5080>\r\nContent-Length: 0")
+    bench.feed(refer, B)
+    msgs = bench.take(B)
+    assert [m.status if not m.is_request else m.method for m in msgs] == [202, "BYE"]
+    reinv = bench.take_one(A, "INVITE")
+    assert reinv.body == b""
+    bench.feed(reply_a(reinv, 200, SDP_A2), A)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert str(inv_c.ruri) == "sip:carol@10.0.0.6:5080" and inv_c.body == SDP_A2
+
+
+def test_mi_trigger_positional_2x_params_bind():
+    from pysips.mi import build_registry
+
+    bench = _bench("marketing.xml", "extern")
+    cmd = build_registry(["b2b_logic"]).lookup("b2b_logic:trigger_scenario")
+    params = cmd.bind_params(["marketing", "sip:cust@10.0.0.1:5061", "sip:offer@10.0.0.5:5070", "sip:ag@h"])
+    assert M.mi_b2b_trigger_scenario(bench.core, params) == "OK"
+    (tup,) = bench.engine.tuples.values()
+    assert tup.params == ["sip:cust@10.0.0.1:5061", "sip:offer@10.0.0.5:5070", "sip:ag@h"]
+    params5 = cmd.bind_params(["marketing", "sip:c@10.0.0.1:5061", "sip:o@10.0.0.5:5070", "sip:a@h", "x"])
+    assert M.mi_b2b_trigger_scenario(bench.core, params5) == "OK"
+    assert sorted(len(t.params) for t in bench.engine.tuples.values()) == [3, 4]
+
+
+def test_use_init_sdp_gives_the_new_entity_the_first_offer():
+    prog = XmlProgram("seed-ex1", PARAMS[:2])
+    bench = _bench("seed-ex1.xml", "script", prog)
+    bench.engine.use_init_sdp = True  # modparam("b2b_logic", "use_init_sdp", 1)
+    inv_m, _ = _connect_media(bench)
+    (tup,) = bench.engine.tuples.values()
+    bench.feed(in_dialog_b("BYE", inv_m, "mtag", 2, "z9hG4bK-mbye", sent_by="10.0.0.5:5070"), MEDIA)
+    assert bench.take_one(MEDIA, 200)
+    inv_c = bench.take_one(CALLEE, "INVITE")
+    assert inv_c.body == SDP_A and bench.take(A) == []
+    bench.feed(reply_b(inv_c, 200, SDP_B, tag="ctag", contact="sip:c@10.0.0.6:5080"), CALLEE)
+    assert bench.take_one(CALLEE, "ACK").body == b""
+    reinv = bench.take_one(A, "INVITE")
+    assert reinv.body == SDP_B
+    bench.feed(reply_a(reinv, 200, SDP_A2), A)
+    assert bench.take_one(A, "ACK").body == b""
+    assert tup.sstate == 2 and tup.bridge is None and tup.ents["server1"].peer is tup.ents["client2"]
+
+
+def test_bridge_lifetime_sets_the_tuple_duration():
+    prog = XmlProgram("prepaid", ("sip:credit@10.0.0.5:5070", "sip:goodbye@10.0.0.7:5090"))
+    bench = _bench("prepaid.xml", "script", prog)
+    bench.feed(invite_a().replace(b"To: <sip:bob@example.net>", b"To: <sip:bob@10.0.0.6:5080>"), A)
+    inv_m = bench.take_one(MEDIA, "INVITE")
+    bench.feed(reply_b(inv_m, 200, SDP_B, tag="mtag", contact="sip:ms@10.0.0.5:5070"), MEDIA)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    bye = in_dialog_b("BYE", inv_m, "mtag", 2, "z9hG4bK-mbye", sent_by="10.0.0.5:5070")
+    _bridge_after_bye(bench, bye, MEDIA, CALLEE, "sip:bob@10.0.0.6:5080", 1)
+    (tup,) = bench.engine.tuples.values()
+    assert tup.lifetime == bench.clock.t + 3600  # <lifetime>3600</lifetime> of rule 10's bridge
+
+
+def test_mi_bridge_bad_uri_leaves_the_call_alone_and_list_layout():
+    from pysips.errors import MIError
+
+    bench = Bench()
+    bench.feed(invite_a(), A)
+    inv_b = bench.take_one(B, "INVITE")
+    bench.feed(reply_b(inv_b, 200, SDP_B), B)
+    ok_a = bench.take_one(A, 200)
+    bench.feed(in_dialog_a("ACK", ok_a, 1, "z9hG4bK-ack1"), A)
+    bench.take()
+    (tup,) = bench.engine.tuples.values()
+    try:
+        M.mi_b2b_bridge(bench.core, {"dialog_id": tup.key, "new_uri": "not a uri"})
+    except MIError as e:
+        assert (e.code, str(e)) == (404, "Invalid uri for the new destination")
+    else:
+        raise AssertionError("bad uri accepted")
+    assert bench.take() == [] and tup.server.state == 1 and tup.client.state == 1
+    # flag 1 keeps the callee: A is gone, B and the new client are CLIENTS[0], [1]
+    assert (
+        M.mi_b2b_bridge(bench.core, {"dialog_id": tup.key, "new_uri": "sip:c@10.0.0.6:5080", "flag": "1"})
+        == "OK"
+    )
+    (row,) = M.mi_b2b_list(bench.core, {})["Tuples"]
+    assert row["SERVERS"] == [] and [e["index"] for e in row["CLIENTS"]] == [0, 1]
+    assert [e["key"] for e in row["BRIDGE_ENTITIES"]] == [e["key"] for e in row["CLIENTS"]]

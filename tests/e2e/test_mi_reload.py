@@ -101,10 +101,10 @@ def test_reload_routes_during_1000_calls(tmp_path: Path) -> None:
     cfg.write_text(script(1))
     uas_log, uac_out = tmp_path / "uas_msg.log", tmp_path / "uac.out"
     uas_args = ["-sf", str(SCENARIOS / "uas_load.xml"), "-i", HOST, "-p", str(uas_port), "-mp", str(free_port()),
-                "-m", str(CALLS), "-timeout", "40s", "-timeout_error", "-trace_msg", "-message_file", str(uas_log)]  # fmt: skip
+                "-m", str(CALLS), "-timeout", "30s", "-timeout_error", "-trace_msg", "-message_file", str(uas_log)]  # fmt: skip
     uac_args = [f"{HOST}:{sip_port}", "-sf", str(SCENARIOS / "uac_load.xml"), "-i", HOST, "-p", str(free_port()),
                 "-mp", str(free_port()), "-m", str(CALLS), "-r", str(RATE), "-d", str(DURATION_MS), "-l", str(CALLS),
-                "-timeout", "40s", "-timeout_error", "-nostdin"]  # fmt: skip
+                "-timeout", "30s", "-timeout_error", "-nostdin"]  # fmt: skip
     with PysipsProcess(cfg) as srv, SippBackground(uas_args, tmp_path) as uas, uac_out.open("w") as out:
         uac = subprocess.Popen([SIPP, *uac_args], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -117,14 +117,16 @@ def test_reload_routes_during_1000_calls(tmp_path: Path) -> None:
             broken = mi_post(url, "reload_routes")
             err = broken.get("error") or {}
             assert err.get("code") == 500 and err.get("message") == "reload failed", broken
-            assert "reload.cfg" in json.dumps(err), broken  # the details say where the script is wrong
+            # the details say where the script is wrong
+            line = cfg.read_text().splitlines().index(BROKEN_LINE) + 1
+            assert f"{cfg}:{line}:" in err.get("data", "") and "syntax error" in err["data"], broken
 
             time.sleep(max(0.0, 5.0 - (time.monotonic() - started)))  # ~500 calls started
             cfg.write_text(script(2))
             t_start = time.time()
             assert mi_post(url, "reload_routes") == {"jsonrpc": "2.0", "result": "OK", "id": 1}
             t_end = time.time()
-            assert uac.wait(45) == 0, uac_out.read_text()[-3000:] + srv.output()[-3000:]
+            assert uac.wait(35) == 0, uac_out.read_text()[-3000:] + srv.output()[-3000:]
         finally:
             if uac.poll() is None:
                 uac.kill()
@@ -158,4 +160,4 @@ def test_reload_routes_during_1000_calls(tmp_path: Path) -> None:
     )
     # calls the proxy handled after the broken reload still ran version 1; the switch happened during the good one
     assert any(stamp > t_broken + 0.5 for _, stamp, v in invites[:split]), (t_broken, last_v1)
-    assert first_v2 >= t_start - 0.05 and last_v1 <= t_end + 0.2, (t_start, t_end, last_v1, first_v2)
+    assert first_v2 >= t_start - 0.05 and last_v1 <= t_end + 0.5, (t_start, t_end, last_v1, first_v2)

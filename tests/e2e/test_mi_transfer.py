@@ -3,8 +3,9 @@
 A SIPp caller A calls B through pysips as a "top hiding" B2BUA; the test finds the call with ``b2b_list`` (JSON-RPC
 over mi_http) and moves it with ``pysips mi --url ... b2b_bridge KEY sip:carol@... FLAG``:
 flag 0 keeps A (B gets a BYE), flag 1 keeps B (A gets a BYE). The new callee C is invited without SDP (late
-negotiation, as OpenSIPS's bridge does): C's offer rides on C's 200, reaches the kept party in a re-INVITE, and the
-kept party's answer goes to C on the ACK. The kept party then hangs up and C gets the BYE.
+negotiation, as OpenSIPS 3.x bridging.c does; 2.x, the talk's version, re-INVITEd the kept party first): C's offer
+rides on C's 200, reaches the kept party in a re-INVITE, and the kept party's answer goes to C on the ACK. The kept
+party then hangs up and C gets the BYE.
 
 The test drives the timing: B and C wait as SIPp servers, A is started in the background, b2b_list is polled until
 the A-B call is bridged, then b2b_bridge is sent and the SIPp exits are awaited. Everything is bounded (< 40 s).
@@ -28,7 +29,7 @@ pytestmark = needs_sipp
 
 SCENARIOS = Path(__file__).parent / "scenarios_mi"
 HOST = "127.0.0.1"
-SIPP_TIMEOUT = 25  # seconds, per SIPp process (SIPp's own -timeout)
+SIPP_TIMEOUT = 20  # seconds, per SIPp process (SIPp's own -timeout); the whole test stays under ~30 s
 
 CFG = """
 log_level=3
@@ -80,16 +81,28 @@ def tuples(url: str) -> list[dict]:
     return reply["result"]["Tuples"]
 
 
+B2B_SERVER, B2B_CLIENT = 0, 1  # OpenSIPS enum b2b_entity_type
+B2BL_ENT_CONFIRMED = 1  # OpenSIPS b2b_logic.h
+
+
 def bridged_pair(tup: dict) -> tuple[dict, dict] | None:
-    """(server, client) when the tuple holds one live server and one live client that are each other's peer."""
-    if len(tup["SERVERS"]) != 1 or len(tup["CLIENTS"]) != 1:
+    """BRIDGE_ENTITIES (OpenSIPS tuple->bridge_entities: [0] the kept/first entity, [1] its peer) when both are
+    live, confirmed and each other's peer; None otherwise."""
+    ents = tup["BRIDGE_ENTITIES"]
+    if len(ents) != 2:
         return None
-    srv, cli = tup["SERVERS"][0], tup["CLIENTS"][0]
-    if srv["disconnected"] or cli["disconnected"]:
+    e0, e1 = ents
+    for e in ents:
+        if e["disconnected"] or e["state"] != B2BL_ENT_CONFIRMED:
+            return None
+    if e0.get("peer") != e1["key"] or e1.get("peer") != e0["key"]:
         return None
-    if srv.get("peer") != cli["key"] or cli.get("peer") != srv["key"]:
-        return None
-    return srv, cli
+    return e0, e1
+
+
+def listed(tup: dict) -> dict[str, list[str]]:
+    """Entity keys per b2b_list section."""
+    return {s: [e["key"] for e in tup[s]] for s in ("SERVERS", "CLIENTS", "BRIDGE_ENTITIES")}
 
 
 def wait_for(cond, what: str, timeout: float, diag) -> object:
@@ -148,7 +161,7 @@ def sdp_owner(msg: str) -> str | None:
     return f"{m.group(1)} {m.group(2)}" if m else None
 
 
-def run_transfer(tmp_path: Path, flag: int) -> dict:
+def run_transfer(tmp_path: Path, flag: int, bad_uri_first: bool = False) -> dict:
     """Run A -> B, b2b_bridge KEY C FLAG, then the hang-up; returns logs, ports and the b2b_list snapshots."""
     a_scn, b_scn = (
         ("uac_a_kept.xml", "uas_b_dropped.xml") if flag == 0 else ("uac_a_dropped.xml", "uas_b_kept.xml")
@@ -170,13 +183,10 @@ def run_transfer(tmp_path: Path, flag: int) -> dict:
         SippBackground(uas("uas_c.xml", c_port, logs["c"]), tmp_path) as c_proc,
     ):
         a_args = [f"{HOST}:{sip_port}", *uas(a_scn, a_port, logs["a"]), "-s", "bob"]
-        a_proc = subprocess.Popen(
-            [SIPP, *a_args, "-nostdin"],
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        a_screen = tmp_path / "a_screen.txt"  # a file, not a pipe: SIPp's screen dumps must never block it
+        with a_screen.open("w") as screen:
+            a_proc = subprocess.Popen([SIPP, *a_args, "-nostdin"], cwd=tmp_path, stdout=screen, stderr=screen)
+        a_started = time.monotonic()
         procs = {"a": a_proc, "b": b_proc.proc, "c": c_proc.proc}
         try:
 
@@ -199,6 +209,12 @@ def run_transfer(tmp_path: Path, flag: int) -> dict:
             # (flag / prov_media_uri), which OpenSIPS refuses; nothing must happen to the call.
             res = pysips_mi(url, "b2b_bridge", key, c_uri, str(flag))
             assert res.returncode == 1 and "-32602: Invalid params (Ambiguous call" in res.stderr, res.stderr
+            if bad_uri_first:
+                bad = mi_post(url, "b2b_bridge", {"dialog_id": key, "new_uri": "not a uri"})
+                assert bad.get("error") == {"code": 404, "message": "Invalid uri for the new destination"}, (
+                    bad
+                )
+                assert tuples(url) == before, "a refused b2b_bridge changed the call"
             # the command line client: positional (flag 0 is the default) or named params
             args = [key, c_uri] if flag == 0 else [f"dialog_id={key}", f"new_uri={c_uri}", "flag=1"]
             res = pysips_mi(url, "b2b_bridge", *args)
@@ -208,16 +224,15 @@ def run_transfer(tmp_path: Path, flag: int) -> dict:
                 ts = tuples(url)
                 if len(ts) != 1 or ts[0]["key"] != key or ts[0]["state"] != 0 or not bridged_pair(ts[0]):
                     return None
-                return ts if f":{c_port}" in bridged_pair(ts[0])[1]["to_uri"] else None
+                return ts if bridged_pair(ts[0])[1]["to_uri"] == c_uri else None
 
             out["after"] = wait_for(moved, "the transferred call in b2b_list", 10, diag)[0]
-            deadline = time.monotonic() + SIPP_TIMEOUT + 5
+            deadline = a_started + SIPP_TIMEOUT + 5
             while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
                 time.sleep(0.05)
             rcs = {k: p.poll() for k, p in procs.items()}
-            a_out = a_proc.stdout.read() if a_proc.poll() is not None else ""
-            assert rcs == {"a": 0, "b": 0, "c": 0}, f"{a_out[-2000:]}\n{diag()}"
-            out["end"] = wait_for(lambda: tuples(url) == [] or None, "an empty b2b_list", 5, diag)
+            assert rcs == {"a": 0, "b": 0, "c": 0}, f"{a_screen.read_text()[-2000:]}\n{diag()}"
+            wait_for(lambda: not tuples(url), "an empty b2b_list", 5, diag)
             out["end"] = tuples(url)
             # an unknown key is refused the OpenSIPS way
             gone = mi_post(url, "b2b_bridge", [key, f"sip:carol@127.0.0.1:{c_port}"])
@@ -233,22 +248,35 @@ def run_transfer(tmp_path: Path, flag: int) -> dict:
 def test_b2b_bridge_flag0_moves_the_caller_to_c(tmp_path: Path) -> None:
     run = run_transfer(tmp_path, 0)
     before, after = run["before"], run["after"]
-    assert before["scenario"] == "top hiding"
-    srv0, cli0 = bridged_pair(before)
-    assert "sip:alice@example.com" in srv0["from_uri"]
+    assert before["scenario"] == "top hiding" and after["scenario"] == "top hiding"
+    a0, b0 = bridged_pair(before)
+    assert (a0["type"], b0["type"]) == (B2B_SERVER, B2B_CLIENT)
+    assert a0["from_uri"] == "sip:alice@example.com"
     # the B leg's To is built from the R-URI (B is reached through $du, as an outbound proxy)
-    assert cli0["to_uri"] == f"sip:bob@127.0.0.1:{run['sip_port']}"
-    # A (the server entity) stays, C replaces B as its peer
-    srv1, cli1 = bridged_pair(after)
-    assert srv1["key"] == srv0["key"]
-    assert cli1["key"] != cli0["key"] and cli1["to_uri"] == f"sip:carol@127.0.0.1:{run['c_port']}"
+    assert b0["to_uri"] == f"sip:bob@127.0.0.1:{run['sip_port']}"
+    assert listed(before) == {
+        "SERVERS": [a0["key"]],
+        "CLIENTS": [b0["key"]],
+        "BRIDGE_ENTITIES": [a0["key"], b0["key"]],
+    }
+    # A (the server entity) stays, a new client entity toward C replaces B
+    a1, c1 = bridged_pair(after)
+    assert a1["key"] == a0["key"] and c1["key"] not in (a0["key"], b0["key"])
+    assert c1["type"] == B2B_CLIENT and c1["to_uri"] == f"sip:carol@127.0.0.1:{run['c_port']}"
+    assert listed(after) == {
+        "SERVERS": [a0["key"]],
+        "CLIENTS": [c1["key"]],
+        "BRIDGE_ENTITIES": [a0["key"], c1["key"]],
+    }
+    assert [e["index"] for e in after["BRIDGE_ENTITIES"]] == [0, 1]
     assert run["end"] == []
 
     a, b, c = (received(run["logs"][x]) for x in "abc")
     assert first_word(b) == ["INVITE", "ACK", "BYE"]
     assert sdp_owner(b[0]) == "alice 1"
+    # OpenSIPS 3.x bridging_start_new_ent: the new entity is invited without SDP and makes the offer
     assert first_word(c) == ["INVITE", "ACK", "BYE"]
-    assert body(c[0]) == "" and header(c[0], "Content-Length") == ["0"]  # late SDP: C makes the offer
+    assert body(c[0]) == "" and header(c[0], "Content-Length") == ["0"]
     assert sdp_owner(c[1]) == "alice 2"  # A's answer to C's offer rides on the ACK
     assert first_word(a) == ["200 INVITE", "INVITE", "ACK", "200 BYE"]
     assert sdp_owner(a[0]) == "bob 1"
@@ -256,16 +284,28 @@ def test_b2b_bridge_flag0_moves_the_caller_to_c(tmp_path: Path) -> None:
     assert header(a[1], "Call-ID") == header(a[0], "Call-ID")  # same dialog with A
     # C sees the B2BUA, never A: new Call-ID, one Via
     assert header(c[0], "Call-ID")[0].startswith("B2B.") and len(header(c[0], "Via")) == 1
+    assert header(c[0], "Call-ID") != header(b[0], "Call-ID")
 
 
 def test_b2b_bridge_flag1_moves_the_callee_to_c(tmp_path: Path) -> None:
     run = run_transfer(tmp_path, 1)
-    srv0, cli0 = bridged_pair(run["before"])
-    kept, new = bridged_pair(run["after"])
-    # B (the client entity) stays and is now paired with the new entity toward C
-    assert cli0["key"] in (kept["key"], new["key"])
-    assert srv0["key"] not in (kept["key"], new["key"])
-    assert f"sip:carol@127.0.0.1:{run['c_port']}" in (kept["to_uri"], new["to_uri"])
+    a0, b0 = bridged_pair(run["before"])
+    # B (the client entity) stays as bridge entity 0, paired with a new client entity toward C
+    b1, c1 = bridged_pair(run["after"])
+    assert b1["key"] == b0["key"] and b1["type"] == B2B_CLIENT
+    assert c1["key"] not in (a0["key"], b0["key"]) and c1["type"] == B2B_CLIENT
+    assert c1["to_uri"] == f"sip:carol@127.0.0.1:{run['c_port']}"
+    assert a0["key"] not in json.dumps(run["after"])  # A's entity is gone from the tuple
+    # OpenSIPS: b2bl_drop_entity(A) empties servers[], b2bl_add_client(C) appends to clients[] after B; each array
+    # is numbered from 0 (3.6/HEAD b2b_logic.c mi_b2b_list)
+    after = run["after"]
+    assert listed(after) == {
+        "SERVERS": [],
+        "CLIENTS": [b0["key"], c1["key"]],
+        "BRIDGE_ENTITIES": [b0["key"], c1["key"]],
+    }
+    assert [e["index"] for e in after["CLIENTS"]] == [0, 1]
+    assert [e["index"] for e in after["BRIDGE_ENTITIES"]] == [0, 1]
     assert run["end"] == []
 
     a, b, c = (received(run["logs"][x]) for x in "abc")
@@ -274,3 +314,13 @@ def test_b2b_bridge_flag1_moves_the_callee_to_c(tmp_path: Path) -> None:
     assert sdp_owner(b[0]) == "alice 1" and sdp_owner(b[2]) == "carol 1"  # re-INVITE with C's offer
     assert first_word(c) == ["INVITE", "ACK", "BYE"]
     assert body(c[0]) == "" and sdp_owner(c[1]) == "bob 2"
+
+
+def test_b2b_bridge_with_a_bad_uri_leaves_the_call_alone(tmp_path: Path) -> None:
+    """OpenSIPS mi_b2b_bridge parses new_uri before touching the call: 404 "Invalid uri for the new destination",
+    no BYE to anyone, and a later valid b2b_bridge still works."""
+    run = run_transfer(tmp_path, 0, bad_uri_first=True)
+    a, b, c = (first_word(received(run["logs"][x])) for x in "abc")
+    assert b == ["INVITE", "ACK", "BYE"]  # one BYE: the valid bridge's
+    assert a == ["200 INVITE", "INVITE", "ACK", "200 BYE"]
+    assert c == ["INVITE", "ACK", "BYE"]
