@@ -17,7 +17,7 @@ from pysips.proxy.log import Logger
 from pysips.proxy.sockets import SocketSpec, parse_socket
 
 
-def load_program(path: str, out: Any = None) -> tuple[Any, Any] | None:
+def load_program(path: str, out: Any = None, refusing: str = "not starting") -> tuple[Any, Any] | None:
     """Parse and compile a script, printing every diagnostic as ``pysips check`` does.
 
     Returns (script, program), or None when the script has errors.
@@ -46,7 +46,7 @@ def load_program(path: str, out: Any = None) -> tuple[Any, Any] | None:
         print(e.format(), file=out)
     nerr = sum(1 for e in errors if e.severity == "error")
     if nerr:
-        print(f"pysips: {path}: {nerr} error(s); not starting", file=out)
+        print(f"pysips: {path}: {nerr} error(s); {refusing}", file=out)
         return None
     return script, program
 

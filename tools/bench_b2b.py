@@ -1,7 +1,9 @@
 """Benchmark: SIPp uac -> pysips (b2b_init_request("top hiding")) -> SIPp uas, a ladder of call rates.
 
-Each step starts a fresh pysips and a fresh SIPp uas and places >= 3000 calls (1 s each) at one rate, with a
-different From user per call; the ladder stops at the first step with a failed call. Then a memory step holds
+Each step starts a fresh pysips and a fresh SIPp uas and places max(3000, rate * 5 s) calls (1 s each) at one
+rate, with a different From user per call; the ladder stops at the first step with a failed call. (3000 calls at
+3000/s or more last under a second and socket buffers absorb them: with 3000-call steps every rate up to 4000/s
+passed here, while 6 s steps fail at 2800/s. --min-step-s 0 gives plain 3000-call steps.) Then a memory step holds
 about 3000 concurrent 30 s calls (-r 100 -d 30000) and samples the server's RSS once a second.
 
 Reported (table, or one JSON object with --json):
@@ -10,7 +12,8 @@ Reported (table, or one JSON object with --json):
   kb_per_call      (peak RSS - idle RSS) / peak concurrent calls (SIPp's CurrentCall) in the memory step
   rss_growth_kb_per_call  RSS growth over the highest passing ladder step / its calls (finished transactions are
                    kept 32 s, so every call of a step is still held when it ends)
-  baseline_cps     the same ladder SIPp-to-SIPp in the same run (what the SIPp pair can do on this machine)
+  baseline_cps     the same ladder SIPp-to-SIPp in the same run, up to pysips's first failing rate (what the SIPp
+                   pair can do on this machine)
 
 --peer sippy runs the same ladder and memory step against the sippy B2BUA (PyPI "sippy", installed once into a
 venv under /tmp, one UDP worker thread, started by tools/peers/sippy_b2bua.py) and adds peer_max_cps,
@@ -179,7 +182,7 @@ def run_peer(args: argparse.Namespace, tmp: Path, max_cps: int) -> tuple[dict, l
     rates = [int(r) for r in args.peer_rates.split(",")]
     rows = sipp_ladder.ladder(
         rates, args.calls, make_sippy(tmp, python, failures), args.pause_ms, "sippy",
-        uac_scenario=UAC, uas_scenario=UAS,
+        uac_scenario=UAC, uas_scenario=UAS, min_step_s=args.min_step_s,
     )  # fmt: skip
     if failures and not any(r["ok"] for r in rows):
         print(f"peer sippy skipped: {failures[0]}", file=sys.stderr, flush=True)
@@ -205,16 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rates", default="1200,1600,2000,2400,2800,3200,3600,4000")
     ap.add_argument("--baseline-rates", default=None, help="ladder for SIPp-to-SIPp (default: same)")
-    ap.add_argument("--calls", type=int, default=3000, help="calls per ladder step")
+    ap.add_argument("--calls", type=int, default=3000, help="least calls per ladder step")
+    ap.add_argument("--min-step-s", type=float, default=5.0, help="least seconds of calls per ladder step")
     ap.add_argument("--pause-ms", type=int, default=1000, help="call length in the ladder")
     ap.add_argument("--mem-rate", type=int, default=100, help="call rate of the memory step")
     ap.add_argument("--mem-hold-ms", type=int, default=30000, help="call length in the memory step")
     ap.add_argument("--no-mem", action="store_true", help="skip the memory steps")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--peer", choices=["sippy"], default=None, help="also run the ladder against this B2BUA")
-    ap.add_argument("--peer-rates", default="100,150,200,250,300")
+    ap.add_argument("--peer-rates", default="100,150,200,250,300,400")
     ap.add_argument(
-        "--quick", action="store_true", help="short run: 1000 calls per step, fewer steps, 10 s hold"
+        "--quick",
+        action="store_true",
+        help="short run: 1000-call steps, two rates per ladder, 10 s memory hold",
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -223,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         args.rates = "1200,2400" if args.rates == ap.get_default("rates") else args.rates
         args.peer_rates = "100,200" if args.peer_rates == ap.get_default("peer_rates") else args.peer_rates
         args.mem_hold_ms = min(args.mem_hold_ms, 10000)
+        args.min_step_s = min(args.min_step_s, 1.0)
     rates = [int(r) for r in args.rates.split(",")]
-    brates = [int(r) for r in (args.baseline_rates or args.rates).split(",")]
     for other in other_benchmarks():
         print(f"warning: another benchmark is running, figures will be low: {other}", file=sys.stderr)
     started = time.monotonic()
@@ -239,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             # one ladder per step so the RSS of each server process is known
             step = sipp_ladder.ladder(
                 [rate], args.calls, make_pysips(tmp, rss), args.pause_ms, "pysips-b2b",
-                uac_scenario=UAC, uas_scenario=UAS,
+                uac_scenario=UAC, uas_scenario=UAS, min_step_s=args.min_step_s,
             )  # fmt: skip
             for r in step:
                 r["rss_start_kb"] = rss.get("start")
@@ -252,12 +258,23 @@ def main(argv: list[str] | None = None) -> int:
                 make_pysips(tmp, {}), args.mem_rate, args.mem_hold_ms, label="pysips-b2b",
                 uac_scenario=UAC, uas_scenario=UAS,
             )  # fmt: skip
+        # past pysips's first failing rate the SIPp pair's limit says nothing about pysips
+        brates = (
+            [int(r) for r in args.baseline_rates.split(",")] if args.baseline_rates else rates[: len(rows)]
+        )
         base = (
             []
             if args.no_baseline
             else sipp_ladder.ladder(
-                brates, args.calls, None, args.pause_ms, "sipp-sipp", uac_scenario=UAC, uas_scenario=UAS
-            )
+                brates,
+                args.calls,
+                None,
+                args.pause_ms,
+                "sipp-sipp",
+                uac_scenario=UAC,
+                uas_scenario=UAS,
+                min_step_s=args.min_step_s,
+            )  # fmt: skip
         )
         max_cps = sipp_ladder.max_ok_rate(rows)
         if args.peer == "sippy":
@@ -274,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_growth_kb_per_call": growth,
         "baseline_cps": sipp_ladder.max_ok_rate(base) if base else None,
         "calls_per_step": args.calls,
+        "min_step_s": args.min_step_s,
         "mem": mem,
         **peer,
         "wall_s": round(time.monotonic() - started, 1),

@@ -206,7 +206,7 @@ def mi_reload_routes(core: Any, params: dict) -> str:
     if not path:
         raise MIError("reload failed", 500)
     out = io.StringIO()
-    loaded = load_program(path, out=out)
+    loaded = load_program(path, out=out, refusing="the running script is kept")
     log = _log(core)
     if loaded is None:
         details = out.getvalue().strip()

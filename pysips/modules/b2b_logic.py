@@ -350,15 +350,15 @@ def mi_b2b_trigger_scenario(core: Any, params: dict) -> str:
 
 def mi_b2b_bridge(core: Any, params: dict) -> str:
     from pysips.errors import MIError
-    from pysips.mi import param_str
+    from pysips.mi import param_int, param_str
 
     engine = getattr(core, "b2b", None)
     key = param_str(params, "dialog_id")
     uri = param_str(params, "new_uri")
-    flag = param_str(params, "flag", optional=True) or "0"
+    flag = param_int(params, "flag", optional=True) or 0  # a non-integer: -32602 "Bad type for parameter 'flag'"
     prov = param_str(params, "prov_media_uri", optional=True)
-    if flag not in ("0", "1"):
-        raise MIError("Bad 'flag' parameter", 400)
+    if flag not in (0, 1):
+        raise MIError("Invalid 'flag' parameter", 404)  # as OpenSIPS b2b_logic mi_b2b_bridge
     try:
         ok = engine is not None and engine.mi_bridge(key, uri, int(flag), prov)
     except ValueError:

@@ -19,6 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -161,88 +164,119 @@ def sdp_owner(msg: str) -> str | None:
     return f"{m.group(1)} {m.group(2)}" if m else None
 
 
-def run_transfer(tmp_path: Path, flag: int, bad_uri_first: bool = False) -> dict:
-    """Run A -> B, b2b_bridge KEY C FLAG, then the hang-up; returns logs, ports and the b2b_list snapshots."""
-    a_scn, b_scn = (
-        ("uac_a_kept.xml", "uas_b_dropped.xml") if flag == 0 else ("uac_a_dropped.xml", "uas_b_kept.xml")
-    )
+@dataclass
+class Call:
+    """A running A -> B call through pysips (and C waiting), as `a_b_call` yields it."""
+
+    url: str
+    logs: dict[str, Path]
+    sip_port: int
+    c_port: int
+    procs: dict[str, subprocess.Popen]
+    srv: PysipsProcess
+    a_screen: Path
+    deadline: float  # when every SIPp has given up on its own (-timeout)
+    before: dict = field(default_factory=dict)  # the b2b_list tuple once A-B is up
+
+    def diag(self) -> str:
+        rcs = {k: p.poll() for k, p in self.procs.items()}
+        return f"SIPp exit codes {rcs}\n--- pysips log\n{self.srv.output()[-4000:]}"
+
+    def wait_exits(self) -> None:
+        """Every SIPp ends with exit code 0, then b2b_list is empty."""
+        while any(p.poll() is None for p in self.procs.values()) and time.monotonic() < self.deadline:
+            time.sleep(0.05)
+        rcs = {k: p.poll() for k, p in self.procs.items()}
+        assert all(rc == 0 for rc in rcs.values()), f"{self.a_screen.read_text()[-2000:]}\n{self.diag()}"
+        wait_for(lambda: not tuples(self.url), "an empty b2b_list", 5, self.diag)
+
+
+@contextmanager
+def a_b_call(tmp_path: Path, a_scn: str, b_scn: str, with_c: bool = True) -> Iterator[Call]:
+    """pysips + SIPp B (and C) + SIPp A in the background; yields once b2b_list shows A-B bridged and B has its
+    ACK. Every process is stopped by PID on the way out."""
     sip_port, http_port, a_port, b_port, c_port = (free_port() for _ in range(5))
-    url = f"http://127.0.0.1:{http_port}/mi"
     cfg = tmp_path / "transfer.cfg"
     cfg.write_text(CFG.format(sip_port=sip_port, http_port=http_port, b_port=b_port))
     logs = {x: tmp_path / f"{x}_msg.log" for x in "abc"}
 
-    def uas(scn: str, port: int, log: Path) -> list[str]:
+    def sipp(scn: str, port: int, log: Path) -> list[str]:
         return ["-sf", str(SCENARIOS / scn), "-i", HOST, "-p", str(port), "-mp", str(free_port()), "-m", "1",
                 "-timeout", f"{SIPP_TIMEOUT}s", "-timeout_error", "-trace_msg", "-message_file", str(log)]  # fmt: skip
 
-    out: dict = {"url": url, "logs": logs, "c_port": c_port, "sip_port": sip_port}
-    with (
-        PysipsProcess(cfg) as srv,
-        SippBackground(uas(b_scn, b_port, logs["b"]), tmp_path) as b_proc,
-        SippBackground(uas("uas_c.xml", c_port, logs["c"]), tmp_path) as c_proc,
-    ):
-        a_args = [f"{HOST}:{sip_port}", *uas(a_scn, a_port, logs["a"]), "-s", "bob"]
+    with ExitStack() as stack:
+        srv = stack.enter_context(PysipsProcess(cfg))
+        procs = {"b": stack.enter_context(SippBackground(sipp(b_scn, b_port, logs["b"]), tmp_path)).proc}
+        if with_c:
+            procs["c"] = stack.enter_context(
+                SippBackground(sipp("uas_c.xml", c_port, logs["c"]), tmp_path)
+            ).proc
         a_screen = tmp_path / "a_screen.txt"  # a file, not a pipe: SIPp's screen dumps must never block it
+        a_args = [f"{HOST}:{sip_port}", *sipp(a_scn, a_port, logs["a"]), "-s", "bob", "-nostdin"]
         with a_screen.open("w") as screen:
-            a_proc = subprocess.Popen([SIPP, *a_args, "-nostdin"], cwd=tmp_path, stdout=screen, stderr=screen)
-        a_started = time.monotonic()
-        procs = {"a": a_proc, "b": b_proc.proc, "c": c_proc.proc}
+            a_proc = subprocess.Popen([SIPP, *a_args], cwd=tmp_path, stdout=screen, stderr=screen)
+        procs["a"] = a_proc
+        call = Call(
+            f"http://127.0.0.1:{http_port}/mi", logs, sip_port, c_port, procs, srv, a_screen,
+            time.monotonic() + SIPP_TIMEOUT + 5,
+        )  # fmt: skip
         try:
 
-            def diag() -> str:
-                rcs = {k: p.poll() for k, p in procs.items()}
-                return f"SIPp exit codes {rcs}\n--- pysips log\n{srv.output()[-4000:]}"
-
             def established() -> list[dict] | None:
-                ts = tuples(url)
+                ts = tuples(call.url)
                 return ts if len(ts) == 1 and bridged_pair(ts[0]) else None
 
+            call.before = wait_for(established, "the A-B call in b2b_list", 10, call.diag)[0]
             # B's ACK must have gone out too: A sends it right after the 200 that confirms the tuple
-            before = wait_for(established, "the A-B call in b2b_list", 10, diag)
-            wait_for(lambda: "ACK" in first_word(received(logs["b"])), "B to get the ACK", 5, diag)
-            out["before"] = before[0]
-            key = before[0]["key"]
-
-            c_uri = f"sip:carol@127.0.0.1:{c_port}"
-            # The talk's `b2b_bridge KEY URI 1` is 2.x syntax: in 3.x three positional params match two recipes
-            # (flag / prov_media_uri), which OpenSIPS refuses; nothing must happen to the call.
-            res = pysips_mi(url, "b2b_bridge", key, c_uri, str(flag))
-            assert res.returncode == 1 and "-32602: Invalid params (Ambiguous call" in res.stderr, res.stderr
-            if bad_uri_first:
-                bad = mi_post(url, "b2b_bridge", {"dialog_id": key, "new_uri": "not a uri"})
-                assert bad.get("error") == {"code": 404, "message": "Invalid uri for the new destination"}, (
-                    bad
-                )
-                assert tuples(url) == before, "a refused b2b_bridge changed the call"
-            # the command line client: positional (flag 0 is the default) or named params
-            args = [key, c_uri] if flag == 0 else [f"dialog_id={key}", f"new_uri={c_uri}", "flag=1"]
-            res = pysips_mi(url, "b2b_bridge", *args)
-            assert res.returncode == 0 and json.loads(res.stdout) == "OK", res.stdout + res.stderr + diag()
-
-            def moved() -> list[dict] | None:
-                ts = tuples(url)
-                if len(ts) != 1 or ts[0]["key"] != key or ts[0]["state"] != 0 or not bridged_pair(ts[0]):
-                    return None
-                return ts if bridged_pair(ts[0])[1]["to_uri"] == c_uri else None
-
-            out["after"] = wait_for(moved, "the transferred call in b2b_list", 10, diag)[0]
-            deadline = a_started + SIPP_TIMEOUT + 5
-            while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            rcs = {k: p.poll() for k, p in procs.items()}
-            assert rcs == {"a": 0, "b": 0, "c": 0}, f"{a_screen.read_text()[-2000:]}\n{diag()}"
-            wait_for(lambda: not tuples(url), "an empty b2b_list", 5, diag)
-            out["end"] = tuples(url)
-            # an unknown key is refused the OpenSIPS way
-            gone = mi_post(url, "b2b_bridge", [key, f"sip:carol@127.0.0.1:{c_port}"])
-            assert gone.get("error") == {"code": 404, "message": "B2B session not found"}, gone
+            wait_for(lambda: "ACK" in first_word(received(logs["b"])), "B to get the ACK", 5, call.diag)
+            yield call
         finally:
             if a_proc.poll() is None:
                 a_proc.kill()
                 a_proc.wait(5)
     assert srv.proc.returncode == 0, srv.output()[-3000:]
-    return out
+
+
+def run_transfer(tmp_path: Path, flag: int, bad_uri_first: bool = False) -> dict:
+    """Run A -> B, b2b_bridge KEY C FLAG, then the hang-up; returns logs, ports and the b2b_list snapshots."""
+    a_scn, b_scn = (
+        ("uac_a_kept.xml", "uas_b_dropped.xml") if flag == 0 else ("uac_a_dropped.xml", "uas_b_kept.xml")
+    )
+    with a_b_call(tmp_path, a_scn, b_scn) as call:
+        url, before = call.url, call.before
+        key = before["key"]
+        c_uri = f"sip:carol@127.0.0.1:{call.c_port}"
+        # The talk's `b2b_bridge KEY URI 1` is 2.x syntax: in 3.x three positional params match two recipes
+        # (flag / prov_media_uri), which OpenSIPS refuses; nothing must happen to the call.
+        res = pysips_mi(url, "b2b_bridge", key, c_uri, str(flag))
+        assert res.returncode == 1 and "-32602: Invalid params (Ambiguous call" in res.stderr, res.stderr
+        if bad_uri_first:
+            bad = mi_post(url, "b2b_bridge", {"dialog_id": key, "new_uri": "not a uri"})
+            assert bad.get("error") == {"code": 404, "message": "Invalid uri for the new destination"}, bad
+            assert tuples(url) == [before], "a refused b2b_bridge changed the call"
+        # the command line client: positional (flag 0 is the default) or named params
+        args = [key, c_uri] if flag == 0 else [f"dialog_id={key}", f"new_uri={c_uri}", "flag=1"]
+        res = pysips_mi(url, "b2b_bridge", *args)
+        assert res.returncode == 0 and json.loads(res.stdout) == "OK", res.stdout + res.stderr + call.diag()
+
+        def moved() -> list[dict] | None:
+            ts = tuples(url)
+            if len(ts) != 1 or ts[0]["key"] != key or ts[0]["state"] != 0 or not bridged_pair(ts[0]):
+                return None
+            return ts if bridged_pair(ts[0])[1]["to_uri"] == c_uri else None
+
+        after = wait_for(moved, "the transferred call in b2b_list", 10, call.diag)[0]
+        call.wait_exits()
+        # the call is over: its key is refused the OpenSIPS way
+        gone = mi_post(url, "b2b_bridge", [key, c_uri])
+        assert gone.get("error") == {"code": 404, "message": "B2B session not found"}, gone
+    return {
+        "before": before,
+        "after": after,
+        "logs": call.logs,
+        "c_port": call.c_port,
+        "sip_port": call.sip_port,
+    }
 
 
 def test_b2b_bridge_flag0_moves_the_caller_to_c(tmp_path: Path) -> None:
@@ -269,7 +303,6 @@ def test_b2b_bridge_flag0_moves_the_caller_to_c(tmp_path: Path) -> None:
         "BRIDGE_ENTITIES": [a0["key"], c1["key"]],
     }
     assert [e["index"] for e in after["BRIDGE_ENTITIES"]] == [0, 1]
-    assert run["end"] == []
 
     a, b, c = (received(run["logs"][x]) for x in "abc")
     assert first_word(b) == ["INVITE", "ACK", "BYE"]
@@ -306,7 +339,6 @@ def test_b2b_bridge_flag1_moves_the_callee_to_c(tmp_path: Path) -> None:
     }
     assert [e["index"] for e in after["CLIENTS"]] == [0, 1]
     assert [e["index"] for e in after["BRIDGE_ENTITIES"]] == [0, 1]
-    assert run["end"] == []
 
     a, b, c = (received(run["logs"][x]) for x in "abc")
     assert first_word(a) == ["200 INVITE", "BYE"]
@@ -324,3 +356,22 @@ def test_b2b_bridge_with_a_bad_uri_leaves_the_call_alone(tmp_path: Path) -> None
     assert b == ["INVITE", "ACK", "BYE"]  # one BYE: the valid bridge's
     assert a == ["200 INVITE", "INVITE", "ACK", "200 BYE"]
     assert c == ["INVITE", "ACK", "BYE"]
+
+
+@pytest.mark.parametrize("key_form", ["tuple key", "callid;from-tag;to-tag"])
+def test_b2b_terminate_call_ends_both_legs(tmp_path: Path, key_form: str) -> None:
+    """b2b_terminate_call with the b2b_list key, or (3.x) with the Call-ID and tags of one leg's dialog: both
+    parties get a BYE and the tuple is gone."""
+    with a_b_call(tmp_path, "uac_a_dropped.xml", "uas_b_dropped.xml", with_c=False) as call:
+        key = call.before["key"]
+        if key_form != "tuple key":
+            ok = next(m for m in received(call.logs["a"]) if m.startswith("SIP/2.0 200"))
+            ftag, ttag = (re.search(r";tag=([^;>\s]+)", header(ok, h)[0]).group(1) for h in ("From", "To"))
+            key = f"{header(ok, 'Call-ID')[0]};{ftag};{ttag}"
+        res = pysips_mi(call.url, "b2b_terminate_call", key)
+        assert res.returncode == 0 and json.loads(res.stdout) == "OK", res.stderr + call.diag()
+        call.wait_exits()
+        gone = mi_post(call.url, "b2b_terminate_call", [key])
+        assert gone.get("error") == {"code": 404, "message": "B2B session not found"}, gone
+    assert first_word(received(call.logs["a"])) == ["200 INVITE", "BYE"]
+    assert first_word(received(call.logs["b"])) == ["INVITE", "ACK", "BYE"]
