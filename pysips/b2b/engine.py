@@ -142,11 +142,16 @@ class B2BEngine(ScenarioRunner):
             def mp(module: str, name: str, default: Any) -> Any:
                 return default
 
+        workers = getattr(core, "workers", None)
+        token = workers.tag_token if workers is not None else ""
         self.keys = KeyGen(
             str(mp("b2b_entities", "b2b_key_prefix", "B2B")),
             _int(mp("b2b_entities", "server_hsize", 9), 9),
             _int(mp("b2b_entities", "client_hsize", 9), 9),
+            token,
         )
+        # tuple keys (MI b2b_list / b2b_terminate_call) name the worker too: "<hash>.<local>.<token>w<id>"
+        self._tkey_suffix = f".{token[:-1]}" if token else ""
         self.hash_mask = (1 << max(1, min(_int(mp("b2b_logic", "hash_size", 9), 9), 20))) - 1
         self.init_timeout = _int(mp("b2b_logic", "b2bl_th_init_timeout", 60), 60)
         self.max_duration = _int(mp("b2b_logic", "max_duration", 43200), 43200)
@@ -176,6 +181,10 @@ class B2BEngine(ScenarioRunner):
         self._contacts: dict[int, str] = {}
         self.persist: Any = None  # pysips.b2b.persist.Persister when a cachedb_url is set
         self.scenarios: dict[str, Any] = {}  # XML scenarios by id (b2b_logic script/extern_scenario)
+
+    def _new_tuple_key(self, seed: str) -> str:
+        self._tuple_local += 1
+        return f"{hash(seed) & self.hash_mask}.{self._tuple_local}{self._tkey_suffix}"
 
     def start(self, nursery: Any = None) -> None:
         """Nothing to spawn: timers live in the core's heap. Kept for the server's start-up sequence."""
@@ -442,8 +451,7 @@ class B2BEngine(ScenarioRunner):
         if layer.find_server(req) is not None:
             return 0  # a retransmission racing the first copy
         call_id = req.call_id
-        self._tuple_local += 1
-        tkey = f"{hash(call_id) & self.hash_mask}.{self._tuple_local}"
+        tkey = self._new_tuple_key(call_id)
         tup = Tuple(tkey, sid, flags, now)
         pending_vals = getattr(ctx, "b2b_vals", None)
         if pending_vals:

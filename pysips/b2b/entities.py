@@ -7,7 +7,9 @@ legs. Legs are plain slotted objects: no task and no timer per leg; the engine d
 the process timer heap.
 
 Keys follow OpenSIPS (b2b_entities/dlg.c ``b2b_generate_key``): ``<prefix>.<hash>.<local>.<time>.<rand>``. The
-server key is the To-tag we give the caller, the client key is the Call-ID of the callee leg.
+server key is the To-tag we give the caller, the client key is the Call-ID of the callee leg. With worker
+processes the worker's token goes before the random part (``B2B.<hash>.<local>.<time>.<token>w<id>.<rand>``) and
+before From-tags, so the indices of the numeric parts stay those of OpenSIPS.
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ ENDED = 2
 class KeyGen:
     """Entity keys and From-tags. One per engine; the counters make keys unique within the process."""
 
-    __slots__ = ("prefix", "server_mask", "client_mask", "_local", "_tag_prefix", "_tags", "_rand")
+    __slots__ = ("prefix", "server_mask", "client_mask", "token", "_local", "_tag_prefix", "_tags", "_rand")
 
-    def __init__(self, prefix: str = "B2B", server_hsize: int = 9, client_hsize: int = 9) -> None:
+    def __init__(
+        self, prefix: str = "B2B", server_hsize: int = 9, client_hsize: int = 9, token: str = ""
+    ) -> None:
         self.prefix = prefix
+        # with worker processes: core.workers.tag_token, written into every key and tag so that an in-dialog
+        # message reaching another worker can be handed to the one holding the call (pysips.proxy.workers)
+        self.token = token
         self.server_mask = (1 << max(1, min(server_hsize, 20))) - 1
         self.client_mask = (1 << max(1, min(client_hsize, 20))) - 1
         self._local = itertools.count(random.randrange(1 << 16))
@@ -40,18 +47,18 @@ class KeyGen:
     def server_key(self, call_id: str) -> str:
         return (
             f"{self.prefix}.{hash(call_id) & self.server_mask}.{next(self._local)}."
-            f"{int(time.time())}.{self._rand.getrandbits(31)}"
+            f"{int(time.time())}.{self.token}{self._rand.getrandbits(31)}"
         )
 
     def client_key(self, seed: str) -> str:
         return (
             f"{self.prefix}.{hash(seed) & self.client_mask}.{next(self._local)}."
-            f"{int(time.time())}.{self._rand.getrandbits(31)}"
+            f"{int(time.time())}.{self.token}{self._rand.getrandbits(31)}"
         )
 
     def from_tag(self) -> str:
         # OpenSIPS uses MD5(call-id, tags, R-URI)-CRC; anything unique that tells nothing about the caller will do
-        return f"{self._tag_prefix}-{next(self._tags):x}"
+        return f"{self.token}{self._tag_prefix}-{next(self._tags):x}"
 
 
 class Leg:

@@ -55,8 +55,7 @@ class ScenarioRunner:
     # ------------------------------------------------------------------ tuples without a caller
 
     def _new_tuple(self, sid: str, seed: str) -> Tuple:
-        self._tuple_local += 1
-        tkey = f"{hash(seed) & self.hash_mask}.{self._tuple_local}"
+        tkey = self._new_tuple_key(seed)
         now = self.now()
         tup = Tuple(tkey, sid, InitFlags(), now)
         tup.lifetime = now + self.init_timeout

@@ -11,6 +11,11 @@ loads b2b_logic (or b2b_logic_xml). Implemented: ``b2b_init_request("top hiding"
 (3.2+ ``scenario entity1 entity2 [context]`` and 2.x ``scenario p1 .. p4`` for extern XML scenarios; 4.0 name
 ``b2b_logic:trigger_scenario``). Accepted but ignored: the extra-header AVPs of the entity functions and of
 b2b_trigger_scenario, the ``late_bye`` flag of b2b_bridge_request.
+
+With ``udp_workers=N`` every worker runs its own engine and holds the calls whose INVITE it received (in-dialog
+traffic is handed to it: pysips.proxy.workers). MI runs in worker 0, which passes b2b_terminate_call and b2b_bridge
+to the worker named in the key and gathers b2b_list from every worker; b2b_trigger_scenario starts its call in
+worker 0. With a b2b ``cachedb_url`` the server keeps one process.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
                 except (TypeError, ValueError):
                     pass
         core.b2b.start(None)
+        workers = getattr(core, "workers", None)
+        if workers is not None:
+            # the engine's tags and Call-IDs carry this worker's token: in-dialog requests that the kernel gave
+            # to another worker come back here (pysips.proxy.workers)
+            workers.add_router(workers.dialog_owner)
+            # MI runs in worker 0: commands on one call go to the worker named in its key, b2b_list asks all
+            workers.route_mi_by_key("b2b_terminate_call", "key")
+            workers.route_mi_by_key("b2b_bridge", "dialog_id")
+            workers.route_mi_to_all("b2b_list", _merge_lists)
     # ---- b2b persistence (pysips.b2b.persist): restore stored calls before "pysips ready", then write-behind
     persist = None
     if getattr(core.b2b, "persist", True) is None:
@@ -50,6 +64,11 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     if persist is not None:
         await persist.serve()
     # ---- end of b2b persistence
+
+
+def _merge_lists(results: list[dict]) -> dict:
+    """b2b_list over workers: every worker's tuples, worker 0's first."""
+    return {"Tuples": [t for r in results for t in r.get("Tuples", [])]}
 
 
 def _scenarios(program: Any, script: Any) -> dict:
@@ -355,7 +374,9 @@ def mi_b2b_bridge(core: Any, params: dict) -> str:
     engine = getattr(core, "b2b", None)
     key = param_str(params, "dialog_id")
     uri = param_str(params, "new_uri")
-    flag = param_int(params, "flag", optional=True) or 0  # a non-integer: -32602 "Bad type for parameter 'flag'"
+    flag = (
+        param_int(params, "flag", optional=True) or 0
+    )  # a non-integer: -32602 "Bad type for parameter 'flag'"
     prov = param_str(params, "prov_media_uri", optional=True)
     if flag not in (0, 1):
         raise MIError("Invalid 'flag' parameter", 404)  # as OpenSIPS b2b_logic mi_b2b_bridge

@@ -20,8 +20,16 @@ and MI (run by worker 0 only, like every once-only service: httpd, mi_http, mi_f
 timer_route) sums them on demand. The parent only supervises: it prints "pysips ready" when every worker is
 bound, forwards SIGTERM, logs (and restarts) a worker that dies.
 
-Modules that keep per-call state in process memory (dialog, b2b, usrloc...) would see only part of the traffic
+Modules that keep per-call state in process memory (dialog, usrloc...) would see only part of the traffic
 in each worker: with one of them loaded the server runs a single process and says why (UNSAFE_MODULES).
+
+The b2b engine (b2b_logic) runs in every worker: each call lives in the worker that received its INVITE, and
+every identifier the engine generates (To-tag toward the caller, From-tag and Call-ID of its client legs, tuple
+keys) carries ``tag_token``; ``dialog_owner`` (a router b2b_logic registers) hands an in-dialog request whose
+To / From tag or Call-ID names another worker (the callee's BYE, re-INVITE...) to that worker. MI runs in worker
+0: b2b_terminate_call / b2b_bridge are run in the worker named in their key and b2b_list in every worker
+(``route_mi_by_key`` / ``route_mi_to_all``, over the same channel). With a b2b ``cachedb_url`` (Redis persistence)
+the server keeps one process (the restore would load every call into each worker).
 """
 
 from __future__ import annotations
@@ -51,9 +59,6 @@ UNSAFE_MODULES = frozenset(
     {
         "dialog",
         "topology_hiding",
-        "b2b_entities",
-        "b2b_logic",
-        "b2b_logic_xml",
         "cachedb_local",
         "usrloc",
         "registrar",
@@ -69,6 +74,11 @@ UNSAFE_MODULES = frozenset(
         "sst",
     }
 )
+# b2b keeps its calls per worker and routes in-dialog traffic by the token in its tags / Call-IDs; its Redis
+# persistence (cachedb_url) restores every stored call into one process, so with it b2b runs one process.
+PERSISTENT_B2B = ("b2b_logic", "b2b_entities", "b2b_logic_xml")
+# headers whose token names the worker holding a dialog (Workers.dialog_owner)
+_DIALOG_HEADERS = frozenset({b"to", b"t", b"from", b"f", b"call-id", b"i"})
 # Services that listen on a fixed address or must act once for the whole server: worker 0 runs them.
 ONCE_SERVICES = frozenset({"httpd", "mi_http", "mi_fifo", "mi_datagram", "mi_xmlrpc", "prometheus"})
 
@@ -83,6 +93,8 @@ _SYNC = (
     b"Y"  # pickle(worker id): worker 0 answers with A (a started or restarted worker asks for the $shv table)
 )
 _ALL_SHV = b"A"  # pickle(dict): the whole $shv table
+_MI_CALL = b"C"  # pickle((request id, from worker, command name, bound params)) -> the worker answers with E
+_MI_RESULT = b"E"  # pickle((request id, (True, result) | (False, message, code)))
 
 # Statistics MI sums over workers; the rest are the same in every process or make no sense summed.
 _NOT_SUMMED_GROUPS = ("shmem:", "pkmem:")
@@ -104,7 +116,14 @@ def configured_workers(g: dict[str, list], override: int | None) -> int:
 
 def unsafe_modules(program: Any) -> list[str]:
     """Loaded modules that keep per-process state workers cannot share yet."""
-    return [m for m in (getattr(program, "modules", None) or []) if m in UNSAFE_MODULES]
+    loaded = list(getattr(program, "modules", None) or [])
+    out = [m for m in loaded if m in UNSAFE_MODULES]
+    b2b = [m for m in loaded if m in PERSISTENT_B2B]
+    if b2b:
+        params = getattr(program, "modparams", None) or {}
+        if any((params.get(m) or {}).get("cachedb_url") for m in b2b):
+            out += b2b
+    return out
 
 
 class ReusePortUDPTransport(UDPTransport):
@@ -224,6 +243,9 @@ class Workers:
         self.channel_drops = 0
         self._next_query = 0
         self._queries: dict[int, tuple[trio.Event, list]] = {}
+        # MI commands worker 0 passes on (install_mi): name -> ("key", param name) to run the command in the
+        # worker named by that parameter, or ("all", merge) to run it everywhere and merge(results)
+        self.mi_routes: dict[str, tuple[str, Any]] = {}
 
     # ------------------------------------------------------------ identifiers
 
@@ -233,18 +255,46 @@ class Workers:
         i = data.find(self._marker)
         if i < 0:
             return None
-        i += self._mlen
+        return self._wid_at(data, i + self._mlen)
+
+    def _wid_at(self, data: bytes, i: int) -> int | None:
         j = data.find(b".", i, i + 4)
+        if j < 0 and len(data) - i <= 3:
+            j = len(data)  # a key that ends with the worker id (b2b tuple keys)
         if j <= i:
             return None
         try:
             wid = int(data[i:j])
         except ValueError:
             return None
-        return wid if wid < self.n else None
+        return wid if 0 <= wid < self.n else None
 
     def add_router(self, fn: Callable[[bytes], int | None]) -> None:
-        self.routers.append(fn)
+        if fn not in self.routers:
+            self.routers.append(fn)
+
+    def dialog_owner(self, data: bytes) -> int | None:
+        """Router for engines that put ``tag_token`` in the tags and Call-IDs they generate (b2b): the worker
+        named in the To / From tag or the Call-ID of a request, None for replies (their branch names the
+        owner) and for requests without our token in those headers (an initial request, a foreign dialog)."""
+        if data[:4] == b"SIP/":
+            return None
+        marker = self._marker
+        i = data.find(marker)
+        if i < 0:
+            return None
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            end = len(data)
+        for _ in range(8):  # a token in a Via (a request of ours that came back) is skipped
+            if i < 0 or i > end:
+                return None
+            start = data.rfind(b"\n", 0, i) + 1
+            colon = data.find(b":", start, i)
+            if colon > 0 and data[start:colon].strip().lower() in _DIALOG_HEADERS:
+                return self._wid_at(data, i + self._mlen)
+            i = data.find(marker, i + 1)
+        return None
 
     # ------------------------------------------------------------ the datagram path
 
@@ -366,6 +416,15 @@ class Workers:
             reset_local_statistics(self.core, pickle.loads(payload[1:]))
         elif kind == _SYNC:
             self._send(pickle.loads(payload[1:]), _ALL_SHV + pickle.dumps(dict(self.core.shv)))
+        elif kind == _MI_CALL:
+            qid, origin, name, params = pickle.loads(payload[1:])
+            self._send(origin, _MI_RESULT + pickle.dumps((qid, self._run_mi_here(name, params))))
+        elif kind == _MI_RESULT:
+            qid, outcome = pickle.loads(payload[1:])
+            pending = self._queries.get(qid)
+            if pending is not None:
+                pending[1].append(outcome)
+                pending[0].set()
         elif kind == _ALL_SHV:
             shv = self.core.shv
             dict.clear(shv)
@@ -403,6 +462,77 @@ class Workers:
         finally:
             del self._queries[qid]
         return got
+
+    # ------------------------------------------------------------ MI commands run in another worker
+
+    def route_mi_by_key(self, name: str, param: str) -> None:
+        """MI `name` acts on one call: worker 0 runs it in the worker whose token is in parameter `param`."""
+        self.mi_routes[name] = ("key", param)
+
+    def route_mi_to_all(self, name: str, merge: Callable[[list[Any]], Any]) -> None:
+        """MI `name` lists per-worker state: worker 0 runs it in every worker and returns merge(results)."""
+        self.mi_routes[name] = ("all", merge)
+
+    def _run_mi_here(self, name: str, params: Any) -> tuple:
+        from pysips.errors import MIError
+        from pysips.mi import registry_for
+
+        cmd = registry_for(self.core).lookup(name)
+        if cmd is None:
+            return (False, "Method not found", -32601)
+        try:
+            result = cmd.fn(self.core, params)
+        except MIError as e:
+            return (False, str(e), e.code)
+        except Exception as e:  # the caller gets an MI error instead of waiting for its timeout
+            return (False, f"{type(e).__name__}: {e}", -32000)
+        if hasattr(result, "__await__"):
+            result.close()
+            return (False, f"{name}: asynchronous command cannot run in another worker", -32000)
+        return (True, result)
+
+    async def call_mi(self, wid: int, name: str, params: Any, timeout: float = 2.0) -> Any:
+        """Run MI command `name` (already bound `params`) in worker `wid`; its result, or MIError."""
+        from pysips.errors import MIError
+
+        self._next_query += 1
+        qid = self._next_query
+        event = trio.Event()
+        got: list = []
+        self._queries[qid] = (event, got)
+        try:
+            if not self._send(wid, _MI_CALL + pickle.dumps((qid, self.id, name, params))):
+                raise MIError(f"worker {wid} unreachable", -32000)
+            with trio.move_on_after(timeout):
+                await event.wait()
+        finally:
+            del self._queries[qid]
+        if not got:
+            raise MIError(f"worker {wid} did not answer", -32000)
+        outcome = got[0]
+        if outcome[0]:
+            return outcome[1]
+        raise MIError(outcome[1], outcome[2])
+
+    def _wrap_routed(self, cmd: Any, how: str, arg: Any) -> None:
+        orig = cmd.fn
+        workers = self
+        name = cmd.name
+
+        async def fn(core: Any, params: Any) -> Any:
+            if how == "key":
+                key = params.get(arg) if isinstance(params, dict) else None
+                owner = workers.owner_of(str(key)) if key is not None else None
+                if owner is None or owner == workers.id:
+                    return orig(core, params)
+                return await workers.call_mi(owner, name, params)
+            results = [orig(core, params)]
+            for wid in range(workers.n):
+                if wid != workers.id:
+                    results.append(await workers.call_mi(wid, name, params))
+            return arg(results)
+
+        cmd.fn = fn
 
     def broadcast_reset(self, names: list[str] | None) -> None:
         self._send_all(_RESET + pickle.dumps(names))
@@ -456,6 +586,10 @@ class Workers:
                 return "OK"
 
             kill.fn = fn_kill
+        for name, (how, arg) in self.mi_routes.items():
+            cmd = reg.lookup(name)
+            if cmd is not None:
+                self._wrap_routed(cmd, how, arg)
         for name, kind in (("get_statistics", "get"), ("reset_statistics", "reset"),
                            ("reset_all_statistics", "all")):  # fmt: skip
             cmd = reg.lookup(name)
