@@ -139,7 +139,9 @@ class ProxyEnv(Env):
         # would stall every call, and suspending a script is not built yet: say so instead of pausing.
         if not getattr(self, "_sleep_warned", False):
             self._sleep_warned = True
-            self.core.log.warn("sleep()/usleep() do not pause in pysips yet: the script goes on at once", "cfgutils")
+            self.core.log.warn(
+                "sleep()/usleep() do not pause in pysips yet: the script goes on at once", "cfgutils"
+            )
 
     def t_was_cancelled(self, ctx: Context) -> int:
         uas = getattr(ctx, "tm_uas", None)
