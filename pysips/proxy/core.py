@@ -17,6 +17,7 @@ from typing import Any
 from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
 from pysips.proxy.log import Logger
 from pysips.proxy.sockets import SocketSpec
+from pysips.script.context import Context
 from pysips.sip.headers import Via
 from pysips.sip.message import Request, Response, make_response, parse_message
 from pysips.sip.uri import URI, parse_uri
@@ -203,8 +204,6 @@ class Core:
 
     def _run_error_route(self, data: bytes, addr: tuple, transport: Any, err: SIPParseError) -> None:
         """error_route for a request that failed to parse: $err.* set; the script decides whether to reply."""
-        from pysips.script.context import Context
-
         try:
             msg = parse_message(_salvage(data))
         except SIPParseError:
@@ -247,8 +246,6 @@ class Core:
         if self.program is None:
             self.send_stateless_reply(req, addr, transport, 500, "No Script")
             return
-        from pysips.script.context import Context
-
         ctx = Context(
             req,
             src=addr,

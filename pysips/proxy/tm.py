@@ -18,6 +18,7 @@ import trio
 
 from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
 from pysips.net.timers import SansIOTimer, TimerHeap
+from pysips.script.context import Context
 from pysips.sip.message import Request, Response, make_response
 from pysips.sip.transaction import (
     SendEvent,
@@ -614,8 +615,6 @@ class TM:
     def _route_ctx(
         self, msg: Any, uas: UAS, kind: str, src: tuple | None = None, transport: Any = None
     ) -> Any:
-        from pysips.script.context import Context
-
         core = self.core
         t = transport or uas.transport
         ctx = Context(
