@@ -302,7 +302,8 @@ class B2BEngine(ScenarioRunner):
             return False
         leg = self.dialogs.get((req.call_id, tag))
         if leg is None:
-            return False
+            # the call may have been set up by another node sharing the store
+            return self.persist is not None and self.persist.find_call(req, addr, transport)
         if self.persist is not None:
             self.persist.touch(leg.tup)
         if req.body and method in _SDP_METHODS:

@@ -32,6 +32,11 @@ from pysips.b2b.logic import InitFlags, Tuple
 from pysips.store import DEFAULT_PREFIXES, NO_DB, WRITE_THROUGH, Record, Store, b2be_key, open_store
 
 ENTITY, LOGIC = "b2be", "b2bl"
+# Call-ID index (``b2bc$<callid>`` -> tuple key and entity keys): lets a node that never saw a call find it when an
+# in-dialog request for it arrives (another node of the cluster went down)
+CALLS = "b2bc"
+LOOKUP_TIMEOUT = 2.0  # seconds a request for an unknown dialog waits for the store before going on unmatched
+_MAX_PARKED = 8  # requests held per Call-ID while it is looked up (retransmissions beyond are dropped)
 
 # Leg slots that are not persisted: transactions and 2xx retransmission state die with the process, ``dest`` is
 # resolved again from the route set / remote target, ``tup`` is the enclosing record.
@@ -325,7 +330,8 @@ class Persister:
         update_period: float = 100.0,
     ) -> None:
         self.engine = engine
-        self.stores = stores  # kind -> store; both kinds may share one store
+        # kind -> store; the kinds may share one store; the Call-ID index lives with the tuples unless given
+        self.stores = {CALLS: stores[LOGIC], **stores}
         self.write_through = db_mode == WRITE_THROUGH
         self.update_period = float(update_period) if update_period and update_period > 0 else math.inf
         self.dirty: set[Tuple] = set()
@@ -336,6 +342,12 @@ class Persister:
         self.deletes = 0  # records deleted
         self.resyncs = 0  # times every live tuple was written again (the store had lost them)
         self.restored = 0
+        self.cids: dict[str, frozenset[str]] = {}  # tuple key -> Call-IDs indexed for it
+        self.lookups = 0  # in-dialog requests for unknown dialogs looked up in the store
+        self.found = 0  # of which the call was found and restored
+        self._nursery: trio.Nursery | None = None
+        self._parked: dict[str, list[tuple[bytes, tuple, Any]]] = {}
+        self._passthru: str | None = None
 
     # ---------------------------------------------------------------- hot path
 
@@ -362,6 +374,11 @@ class Persister:
             if saved is not None:
                 self._delete(tup.key, saved)
                 del self.saved[tup.key]
+            cids = self.cids.pop(tup.key, None)
+            if cids:
+                delete = self.stores[CALLS].delete
+                for cid in cids:
+                    delete(CALLS, cid)
             return
         put_e = self.stores[ENTITY].put
         dialogs = engine.dialogs
@@ -382,6 +399,20 @@ class Persister:
                     delete(ENTITY, k)
                 self.deletes += len(gone)
         self.saved[tup.key] = keys
+        if saved != keys or tup.key not in self.cids:
+            self._index_calls(tup, keys)
+
+    def _index_calls(self, tup: Tuple, keys: set[str]) -> None:
+        """(Re)write the Call-ID index of `tup`; only when its entity set changed, not on every write."""
+        store = self.stores[CALLS]
+        cids = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
+        rec: Record = {"tuple": tup.key, "ents": json.dumps(sorted(keys))}
+        for cid in cids:
+            store.put(CALLS, cid, rec)
+        for cid in self.cids.get(tup.key, frozenset()) - cids:
+            store.delete(CALLS, cid)
+        self.cids[tup.key] = cids
+        self.writes += len(cids)
 
     def _delete(self, tkey: str, ekeys: Iterable[str]) -> None:
         delete = self.stores[ENTITY].delete
@@ -433,10 +464,72 @@ class Persister:
         done, stale = restore(self.engine, tuples, entities)
         for tup in done:
             self.saved[tup.key] = {entity_key(leg) for leg in self._legs(tup)}
+            self.cids[tup.key] = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
         for kind, key in stale:
             self.stores[kind].delete(kind, key)
         self.restored = len(done)
         return len(done)
+
+    # ---------------------------------------------------------------- calls set up by another node
+
+    def find_call(self, req: Any, addr: tuple, transport: Any) -> bool:
+        """An in-dialog request matched no local dialog: park it and look its Call-ID up in the store.
+
+        Returns True when the request is taken (it comes back through ``core.on_message`` once the lookup ends,
+        found or not); False when it must go on unmatched (no background task yet, or it is coming back now).
+        """
+        cid = req.call_id
+        nursery = self._nursery
+        if nursery is None or cid == self._passthru:
+            return False
+        parked = self._parked.get(cid)
+        if parked is not None:
+            if len(parked) < _MAX_PARKED:
+                parked.append((req.to_bytes(), addr, transport))
+            return True
+        self._parked[cid] = [(req.to_bytes(), addr, transport)]
+        self.lookups += 1
+        nursery.start_soon(self._fetch_call, cid)
+        return True
+
+    async def _fetch_call(self, cid: str) -> None:
+        try:
+            with trio.move_on_after(LOOKUP_TIMEOUT):
+                if await self._restore_call(cid):
+                    self.found += 1
+        finally:
+            parked = self._parked.pop(cid, [])
+            on_message = self.engine.core.on_message
+            self._passthru = cid
+            try:
+                for data, addr, transport in parked:
+                    on_message(data, addr, transport)
+            finally:
+                self._passthru = None
+
+    async def _restore_call(self, cid: str) -> bool:
+        idx = await self.stores[CALLS].get(CALLS, cid)
+        if idx is None:
+            return False
+        tkey = _str(idx, "tuple")
+        if tkey in self.engine.tuples:
+            return True
+        trec = await self.stores[LOGIC].get(LOGIC, tkey)
+        if trec is None:
+            # the tuple was dropped as stale at some node's start-up: its index entry outlived it
+            self.stores[CALLS].delete(CALLS, cid)
+            return False
+        ents: dict[str, Record] = {}
+        for k in json.loads(_str(idx, "ents", "[]")):
+            rec = await self.stores[ENTITY].get(ENTITY, str(k))
+            if rec is not None:
+                ents[str(k)] = rec
+        done, _stale = restore(self.engine, {tkey: trec}, ents)
+        for tup in done:
+            self.saved[tup.key] = set(ents)
+            self.cids[tup.key] = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
+            self.engine.log.info(f"b2b: call {cid} restored from the store (tuple {tup.key})", "b2b_logic")
+        return bool(done)
 
     # ---------------------------------------------------------------- background
 
@@ -460,6 +553,7 @@ class Persister:
             # after an outage (or a store that forgot everything) nothing says what survived: write it all again
             self._outage = False
             self.resyncs += 1
+            self.cids.clear()  # the index went with the rest: write it again too
             self.mark_all()
             await self.sync()
             if not await self.flush():
@@ -469,6 +563,7 @@ class Persister:
         """Run until cancelled: the stores' own flushers plus the record builder; a last write on the way out."""
         try:
             async with trio.open_nursery() as nursery:
+                self._nursery = nursery
                 for s in self._distinct_stores():
                     await s.start(nursery)
                 while True:
@@ -481,6 +576,7 @@ class Persister:
                         await trio.sleep(self.update_period)
                     await self.step()
         finally:
+            self._nursery = None
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 self.sync_now()
                 for s in self._distinct_stores():
@@ -534,7 +630,9 @@ async def open_persistence(engine: Any, script: Any, **store_options: Any) -> Pe
     opts = dict(db_mode=mode, update_period=period, prefixes=prefixes, core=core, **store_options)
     store_l = open_store(url_l, **opts)
     store_e = store_l if url_e == url_l else open_store(url_e, **opts)
-    persist = Persister(engine, {LOGIC: store_l, ENTITY: store_e}, db_mode=mode, update_period=period)
+    persist = Persister(
+        engine, {LOGIC: store_l, ENTITY: store_e, CALLS: store_l}, db_mode=mode, update_period=period
+    )
     n = await persist.load()
     engine.persist = persist
     log.info(

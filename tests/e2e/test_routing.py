@@ -312,6 +312,8 @@ def test_cachedb_redis_in_a_running_server_survives_an_outage(tmp_path: Path, re
         redis_server.stop()
         assert _options(proxy, 3) == "SIP/2.0 503 cache down"
         assert _options(proxy, 4) == "SIP/2.0 503 cache down"
+        # the log line travels through the server's stderr pipe: wait for it, then check it came exactly once
+        assert wait_for(px, "unreachable", 0, timeout=3.0), px.output()
         assert sum("unreachable" in ln for ln in px.lines) == 1, px.output()
         redis_server.start()  # an empty server on the same port
         deadline = time.monotonic() + 5
