@@ -175,7 +175,9 @@ def test_busy_from_callee(tmp_path):
 
 
 def test_3000_calls_at_a_steady_rate(tmp_path):
-    res, *_ = run_call(tmp_path, "uac_call.xml", "uas_call.xml", calls=3000, rate=400, timeout=60, trace=False)
+    res, *_ = run_call(
+        tmp_path, "uac_call.xml", "uas_call.xml", calls=3000, rate=400, timeout=60, trace=False
+    )
     assert re.search(r"Successful call\s*\|\s*\d+\s*\|\s*3000\b", res.stdout), res.stdout[-2000:]
     assert re.search(r"Failed call\s*\|\s*\d+\s*\|\s*0\b", res.stdout), res.stdout[-2000:]
 
