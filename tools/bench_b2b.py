@@ -64,16 +64,29 @@ route {{
 }}
 """
 
+# b2b state written to Redis; db_mode 1 (write-through) so every call is written and deleted while the ladder runs
+# (with OpenSIPS's default db_mode 2 a call shorter than update_period is never written at all)
+REDIS_PARAMS = """
+modparam("b2b_entities", "cachedb_url", "{url}")
+modparam("b2b_logic", "cachedb_url", "{url}")
+modparam("b2b_entities", "db_mode", 1)
+modparam("b2b_logic", "db_mode", 1)
+"""
+
 ServerFactory = Callable[[int], tuple[str, int, Callable[[], None]]]
 
 
-def make_pysips(tmp: Path, rss: dict) -> ServerFactory:
-    """Start pysips with the top-hiding script in front of the uas; rss gets its RSS at start and at stop."""
+def make_pysips(tmp: Path, rss: dict, redis_url: str | None = None) -> ServerFactory:
+    """Start pysips with the top-hiding script in front of the uas; rss gets its RSS at start and at stop.
+    With redis_url the b2b state is persisted there."""
 
     def start(uas_port: int) -> tuple[str, int, Callable[[], None]]:
         port = sipp_ladder.free_port()
         cfg = tmp / f"b2b_{port}.cfg"
-        cfg.write_text(CFG.format(port=port, uas_port=uas_port))
+        text = CFG.format(port=port, uas_port=uas_port)
+        if redis_url:
+            text = text.replace("\nroute {", REDIS_PARAMS.format(url=redis_url) + "\nroute {", 1)
+        cfg.write_text(text)
         log = tmp / f"b2b_{port}.log"
         with open(log, "wb") as err:
             proc = subprocess.Popen(
@@ -150,6 +163,43 @@ def make_sippy(tmp: Path, python: Path, failures: list[str]) -> ServerFactory:
     return start
 
 
+def start_redis(tmp: Path) -> tuple[subprocess.Popen | None, str]:
+    """A redis-server of our own on a free loopback port (killed by PID at the end)."""
+    import shutil
+    import socket
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        return None, ""
+    port = sipp_ladder.free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, f"redis://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.05)
+    sipp_ladder.kill(proc)
+    return None, ""
+
+
 def other_benchmarks() -> list[str]:
     """Command lines of other running benchmarks (their load would skew this one's figures)."""
     mine = {os.getpid(), os.getppid()}
@@ -222,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="short run: 1000-call steps, two rates per ladder, 10 s memory hold",
     )
+    ap.add_argument(
+        "--store",
+        default="memory",
+        help="memory or memory,redis: also run the ladder with b2b state in Redis",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.quick:
@@ -277,8 +332,27 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
         )
         max_cps = sipp_ladder.max_ok_rate(rows)
+        if "redis" in args.store.split(","):
+            redis_proc, url = start_redis(tmp)
+            try:
+                if redis_proc is None:
+                    peer["redis_error"] = "redis-server not available"
+                else:
+                    redis_rows = sipp_ladder.ladder(
+                        rates, args.calls, make_pysips(tmp, {}, url), args.pause_ms, "pysips-redis",
+                        uac_scenario=UAC, uas_scenario=UAS, min_step_s=args.min_step_s,
+                    )  # fmt: skip
+                    rows_redis = redis_rows
+                    redis_cps = sipp_ladder.max_ok_rate(redis_rows)
+                    peer["redis_max_cps"] = redis_cps
+                    peer["redis_ratio"] = round(redis_cps / max_cps, 2) if max_cps else None
+                    peer_rows += rows_redis
+            finally:
+                sipp_ladder.kill(redis_proc)
         if args.peer == "sippy":
-            peer, peer_rows = run_peer(args, tmp, max_cps)
+            p, prows = run_peer(args, tmp, max_cps)
+            peer.update(p)
+            peer_rows += prows
     ok_rows = [r for r in rows if r["ok"]]
     best = ok_rows[-1] if ok_rows else None
     growth = None
@@ -324,8 +398,12 @@ def main(argv: list[str] | None = None) -> int:
             f"peer sippy: max_cps={peer['peer_max_cps']}  cpu_ms_per_call={peer['peer_cpu_ms_per_call']}  "
             f"kb_per_call={peer.get('peer_kb_per_call')}  ratio pysips/sippy={peer['peer_ratio']}"
         )
-    elif peer:
+    elif args.peer:
         print(f"peer sippy: not measured ({peer.get('peer_error')})")
+    if "redis_max_cps" in peer:
+        print(
+            f"store redis: max_cps={peer['redis_max_cps']}  redis_ratio (redis/memory)={peer['redis_ratio']}"
+        )
     print(f"wall {result['wall_s']} s")
     return 0
 
