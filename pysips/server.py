@@ -12,7 +12,7 @@ from typing import Any
 
 import trio
 
-from pysips.errors import ConfigError, ScriptError
+from pysips.errors import ConfigError
 from pysips.proxy.log import Logger
 from pysips.proxy.sockets import SocketSpec, parse_socket
 
@@ -270,7 +270,3 @@ async def start_module_services(
         start = getattr(mod, "start_service", None)
         if start is not None:
             await nursery.start(start, core, program)
-
-
-def check_script_errors(errors: list[ScriptError]) -> int:
-    return sum(1 for e in errors if e.severity == "error")

@@ -264,8 +264,6 @@ class Core:
             self.program.run("request", None, ctx)
         except ScriptRuntimeError as e:
             self.log.error(f"script error: {e}")
-        if tm is not None:
-            tm.after_script(ctx)
 
     def add_reply_hook(self, prefix: str, fn: Callable[[str, int], Any]) -> None:
         """Replies whose top Via branch starts with `prefix` go to ``fn(branch, status)`` and nowhere else

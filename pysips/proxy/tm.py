@@ -221,9 +221,6 @@ class TM:
             return True
         return False
 
-    def after_script(self, ctx: Any) -> None:
-        pass
-
     def server_txn(self, ctx: Any, create: bool = True) -> UAS | None:
         """The UAS state of the current request (t_newtran); created on demand."""
         uas = getattr(ctx, "tm_uas", None)
