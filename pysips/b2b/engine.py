@@ -35,6 +35,7 @@ through one SansIOTimer. Nothing runs per call as a task.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -144,6 +145,10 @@ class B2BEngine(ScenarioRunner):
 
         workers = getattr(core, "workers", None)
         token = workers.tag_token if workers is not None else ""
+        if not token and (mp("b2b_logic", "cachedb_url", None) or mp("b2b_entities", "cachedb_url", None)):
+            # persisted calls carry a worker token even in one process, so that a later run with workers (or
+            # another node) can tell which worker restores them and which dialogs are worth a store lookup
+            token = f"{os.urandom(4).hex()}w0."
         self.keys = KeyGen(
             str(mp("b2b_entities", "b2b_key_prefix", "B2B")),
             _int(mp("b2b_entities", "server_hsize", 9), 9),

@@ -29,6 +29,7 @@ import trio
 
 from pysips.b2b.entities import CONFIRMED, Leg
 from pysips.b2b.logic import InitFlags, Tuple
+from pysips.proxy.workers import TOKEN_RE
 from pysips.store import DEFAULT_PREFIXES, NO_DB, WRITE_THROUGH, Record, Store, b2be_key, open_store
 
 ENTITY, LOGIC = "b2be", "b2bl"
@@ -461,6 +462,15 @@ class Persister:
         """Read every stored tuple and entity and restore them into the engine; returns the tuples restored."""
         tuples = await self.stores[LOGIC].load_all(LOGIC)
         entities = await self.stores[ENTITY].load_all(ENTITY)
+        workers = getattr(self.engine.core, "workers", None)
+        if workers is not None:
+            # every worker reads the store and restores its share: the calls whose token names it (modulo the
+            # worker count); dialog_owner sends their in-dialog requests to the same worker
+            workers.foreign_tokens = True
+            mine = workers.id
+            part = workers.partition
+            tuples = {k: r for k, r in tuples.items() if part(k) == mine}
+            entities = {k: r for k, r in entities.items() if part(_str(r, "tuple")) == mine}
         done, stale = restore(self.engine, tuples, entities)
         for tup in done:
             self.saved[tup.key] = {entity_key(leg) for leg in self._legs(tup)}
@@ -481,6 +491,11 @@ class Persister:
         cid = req.call_id
         nursery = self._nursery
         if nursery is None or cid == self._passthru:
+            return False
+        tag = req.to.tag
+        if not tag or TOKEN_RE.search(tag.encode()) is None:
+            # not a tag this engine family writes (every persisted run puts a worker token in its tags): a
+            # dialog of the proxy or of somebody else, it goes on at once
             return False
         parked = self._parked.get(cid)
         if parked is not None:
@@ -635,7 +650,8 @@ async def open_persistence(engine: Any, script: Any, **store_options: Any) -> Pe
     )
     n = await persist.load()
     engine.persist = persist
-    log.info(
+    # NOTICE (shown at the usual log_level 2): once per start, and what an operator checks after a restart
+    getattr(log, "notice", log.info)(
         f"b2b: state in {store_l.backend} ({'write-through' if mode == WRITE_THROUGH else 'write-back'}, "
         f"update_period {period:g} s); restored {n} calls",
         "b2b_logic",

@@ -15,7 +15,7 @@ b2b_trigger_scenario, the ``late_bye`` flag of b2b_bridge_request.
 With ``udp_workers=N`` every worker runs its own engine and holds the calls whose INVITE it received (in-dialog
 traffic is handed to it: pysips.proxy.workers). MI runs in worker 0, which passes b2b_terminate_call and b2b_bridge
 to the worker named in the key and gathers b2b_list from every worker; b2b_trigger_scenario starts its call in
-worker 0. With a b2b ``cachedb_url`` the server keeps one process.
+worker 0. With a b2b ``cachedb_url`` each worker persists its own calls and restores its share at start-up.
 """
 
 from __future__ import annotations

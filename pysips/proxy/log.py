@@ -52,6 +52,9 @@ class Logger:
     def warn(self, text: str, module: str = "core") -> None:
         self.log(1, text, module)
 
+    def notice(self, text: str, module: str = "core") -> None:
+        self.log(2, text, module)
+
     def info(self, text: str, module: str = "core") -> None:
         self.log(3, text, module)
 

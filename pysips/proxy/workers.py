@@ -28,8 +28,13 @@ every identifier the engine generates (To-tag toward the caller, From-tag and Ca
 keys) carries ``tag_token``; ``dialog_owner`` (a router b2b_logic registers) hands an in-dialog request whose
 To / From tag or Call-ID names another worker (the callee's BYE, re-INVITE...) to that worker. MI runs in worker
 0: b2b_terminate_call / b2b_bridge are run in the worker named in their key and b2b_list in every worker
-(``route_mi_by_key`` / ``route_mi_to_all``, over the same channel). With a b2b ``cachedb_url`` (Redis persistence)
-the server keeps one process (the restore would load every call into each worker).
+(``route_mi_by_key`` / ``route_mi_to_all``, over the same channel). Messages longer than a datagram (b2b_list of
+thousands of calls) cross the channel in pieces.
+
+With a b2b ``cachedb_url`` (Redis persistence) every worker writes its own calls; at start-up every worker reads
+the store and restores the calls whose token names it, modulo the worker count (``partition``): a restart with
+another count, or calls set up by another node, still land in exactly one worker, and ``dialog_owner`` sends their
+in-dialog requests there by the same rule (``foreign_tokens``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import re
 import select
 import signal
 import socket
@@ -53,6 +59,14 @@ from pysips.net.udp import _BUFSIZE, UDPTransport
 
 MAGIC_COOKIE = "z9hG4bK"
 MAX_WORKERS = 64
+
+# A worker token of any run: 8 hex digits, "w", the worker id, then "." or the end (b2b tuple keys end with it).
+# Tags and keys written by an earlier run (restored from Redis) or by another node carry another token.
+TOKEN_RE = re.compile(rb"[0-9a-f]{8}w(\d{1,2})(?:\.|$)")
+# the same inside the To / From / Call-ID header lines of a request (dialog_owner's fallback)
+_DIALOG_TOKEN_RE = re.compile(
+    rb"^(?:to|t|from|f|call-id|i)[ \t]*:[^\r\n]*?[0-9a-f]{8}w(\d{1,2})\.", re.IGNORECASE | re.MULTILINE
+)
 
 # Modules whose state lives in one process and is needed by messages another worker may receive.
 UNSAFE_MODULES = frozenset(
@@ -74,9 +88,6 @@ UNSAFE_MODULES = frozenset(
         "sst",
     }
 )
-# b2b keeps its calls per worker and routes in-dialog traffic by the token in its tags / Call-IDs; its Redis
-# persistence (cachedb_url) restores every stored call into one process, so with it b2b runs one process.
-PERSISTENT_B2B = ("b2b_logic", "b2b_entities", "b2b_logic_xml")
 # headers whose token names the worker holding a dialog (Workers.dialog_owner)
 _DIALOG_HEADERS = frozenset({b"to", b"t", b"from", b"f", b"call-id", b"i"})
 # Services that listen on a fixed address or must act once for the whole server: worker 0 runs them.
@@ -95,6 +106,9 @@ _SYNC = (
 _ALL_SHV = b"A"  # pickle(dict): the whole $shv table
 _MI_CALL = b"C"  # pickle((request id, from worker, command name, bound params)) -> the worker answers with E
 _MI_RESULT = b"E"  # pickle((request id, (True, result) | (False, message, code)))
+_PART = b"P"  # b"P<message id> <index> <count>\n<piece>": one piece of a message too long for one datagram
+_PIECE = 60_000  # bytes of a message per datagram (a loopback datagram holds at most 65,507)
+_MAX_ASSEMBLING = 16  # messages being put together per worker; the oldest is dropped beyond
 
 # Statistics MI sums over workers; the rest are the same in every process or make no sense summed.
 _NOT_SUMMED_GROUPS = ("shmem:", "pkmem:")
@@ -117,13 +131,7 @@ def configured_workers(g: dict[str, list], override: int | None) -> int:
 def unsafe_modules(program: Any) -> list[str]:
     """Loaded modules that keep per-process state workers cannot share yet."""
     loaded = list(getattr(program, "modules", None) or [])
-    out = [m for m in loaded if m in UNSAFE_MODULES]
-    b2b = [m for m in loaded if m in PERSISTENT_B2B]
-    if b2b:
-        params = getattr(program, "modparams", None) or {}
-        if any((params.get(m) or {}).get("cachedb_url") for m in b2b):
-            out += b2b
-    return out
+    return [m for m in loaded if m in UNSAFE_MODULES]
 
 
 class ReusePortUDPTransport(UDPTransport):
@@ -238,10 +246,14 @@ class Workers:
         self.core: Any = None
         self.routers: list[Callable[[bytes], int | None]] = []
         self.restarted = False  # a replacement for a worker that died (startup_route does not run again)
+        # set by b2b persistence: dialogs named by another run's token are routed too (dialog_owner)
+        self.foreign_tokens = False
         self.handed_out = 0
         self.handed_in = 0
         self.channel_drops = 0
         self._next_query = 0
+        self._next_part = 0
+        self._assembling: dict[tuple[Any, int], list[bytes]] = {}
         self._queries: dict[int, tuple[trio.Event, list]] = {}
         # MI commands worker 0 passes on (install_mi): name -> ("key", param name) to run the command in the
         # worker named by that parameter, or ("all", merge) to run it everywhere and merge(results)
@@ -269,6 +281,22 @@ class Workers:
             return None
         return wid if 0 <= wid < self.n else None
 
+    def owner_any(self, text: str | bytes) -> int | None:
+        """Like ``owner_of``, but also for a token of another run or node (a call restored from Redis): its
+        worker id modulo our worker count, which is where the restore put that call (``partition``)."""
+        data = text.encode() if isinstance(text, str) else text
+        own = self.owner_of(data)
+        if own is not None:
+            return own
+        m = TOKEN_RE.search(data)
+        return int(m.group(1)) % self.n if m is not None else None
+
+    def partition(self, key: str) -> int:
+        """The worker that restores a stored b2b call with tuple key `key`: the one its token names (modulo the
+        worker count), worker 0 for keys without a token (written by a single-process run)."""
+        owner = self.owner_any(key)
+        return 0 if owner is None else owner
+
     def add_router(self, fn: Callable[[bytes], int | None]) -> None:
         if fn not in self.routers:
             self.routers.append(fn)
@@ -282,6 +310,12 @@ class Workers:
         marker = self._marker
         i = data.find(marker)
         if i < 0:
+            if self.foreign_tokens:
+                # a dialog of a call set up by an earlier run or another node (restored from the store):
+                # the worker its token names, modulo our count (Workers.partition)
+                m = _DIALOG_TOKEN_RE.search(data, 0, data.find(b"\r\n\r\n") % (len(data) + 1))
+                if m is not None:
+                    return int(m.group(1)) % self.n
             return None
         end = data.find(b"\r\n\r\n")
         if end < 0:
@@ -349,6 +383,11 @@ class Workers:
         return ok
 
     def _send(self, wid: int, payload: bytes) -> bool:
+        if len(payload) > _PIECE:
+            return self._send_parts(wid, payload)
+        return self._sendto(wid, payload)
+
+    def _sendto(self, wid: int, payload: bytes) -> bool:
         try:
             self.chan.sendto(payload, self.addrs[wid])
             return True
@@ -356,6 +395,34 @@ class Workers:
             # the owner's buffer is full or it is restarting: the sender retransmits (UDP), count it
             self.channel_drops += 1
             return False
+
+    def _send_parts(self, wid: int, payload: bytes) -> bool:
+        """A message longer than a datagram (b2b_list of many calls, a big $shv table) goes in pieces."""
+        self._next_part += 1
+        count = -(-len(payload) // _PIECE)
+        for i in range(count):
+            head = b"%s%d %d %d\n" % (_PART, self._next_part, i, count)
+            if not self._sendto(wid, head + payload[i * _PIECE : (i + 1) * _PIECE]):
+                return False
+        return True
+
+    def _on_part(self, payload: bytes, src: Any) -> bytes | None:
+        """Keep a piece; the whole message once its last piece is in (loopback keeps datagrams in order)."""
+        head, _, piece = payload[1:].partition(b"\n")
+        mid, index, count = (int(x) for x in head.split(b" "))
+        key = (src, mid)
+        pieces = self._assembling.setdefault(key, [])
+        if len(pieces) != index:  # a piece was lost (full buffer): the message is dropped
+            del self._assembling[key]
+            self.channel_drops += 1
+            return None
+        pieces.append(piece)
+        if len(pieces) < count:
+            while len(self._assembling) > _MAX_ASSEMBLING:
+                del self._assembling[next(iter(self._assembling))]
+            return None
+        del self._assembling[key]
+        return b"".join(pieces)
 
     def _send_all(self, payload: bytes) -> None:
         for wid in range(self.n):
@@ -382,6 +449,10 @@ class Workers:
                 if src not in self._peers:
                     continue  # only our own workers talk on this socket
                 try:
+                    if payload[:1] == _PART:
+                        payload = self._on_part(payload, src)
+                        if payload is None:
+                            continue
                     self._on_channel(payload)
                 except Exception as e:  # one bad message must not stop the channel
                     self.core.log.error(f"worker {self.id}: channel message failed: {type(e).__name__}: {e}")
@@ -522,7 +593,7 @@ class Workers:
         async def fn(core: Any, params: Any) -> Any:
             if how == "key":
                 key = params.get(arg) if isinstance(params, dict) else None
-                owner = workers.owner_of(str(key)) if key is not None else None
+                owner = workers.owner_any(str(key)) if key is not None else None
                 if owner is None or owner == workers.id:
                     return orig(core, params)
                 return await workers.call_mi(owner, name, params)

@@ -445,3 +445,28 @@ async def test_reinvite_from_the_callee_after_a_restart():
     server = next(iter(bench.engine.tuples.values())).server
     assert store._data[ENTITY][entity_key(server)]["local_cseq"] == 1
     assert store._data[ENTITY][entity_key(server)]["remote_cseq"] == 1
+
+
+async def test_only_dialogs_with_a_worker_token_wait_for_a_store_lookup():
+    """An unknown in-dialog request is parked for a store lookup only when its To-tag could be ours (every
+    persisted run writes a worker token into its tags); a plain proxy dialog goes on at once."""
+    import trio
+
+    from pysips.sip.message import parse_message
+
+    def bye(tag: str) -> object:
+        return parse_message(
+            b"BYE sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-x\r\n"
+            b"From: <sip:a@h>;tag=f1\r\nTo: <sip:b@h>;tag=" + tag.encode() + b"\r\n"
+            b"Call-ID: c-" + tag.encode() + b"\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"
+        )
+
+    bench = persisted_bench(MemoryStore())
+    persist = bench.engine.persist
+    async with trio.open_nursery() as nursery:
+        persist._nursery = nursery
+        assert not persist.find_call(bye("plain-proxy-tag"), A, None)
+        assert persist.lookups == 0
+        assert persist.find_call(bye("B2B.1.2.3.0123cafew1.77"), A, None)
+        assert persist.lookups == 1
+        nursery.cancel_scope.cancel()

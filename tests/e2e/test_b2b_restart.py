@@ -8,6 +8,7 @@ calls successful), what b2b_list shows and what is left in Redis.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -90,7 +91,9 @@ def mi(http_port: int, method: str) -> object:
         f"http://127.0.0.1:{http_port}/mi", data=body, headers={"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())["result"]
+        answer = json.loads(resp.read())
+    assert "result" in answer, answer
+    return answer["result"]
 
 
 class Calls:
@@ -136,6 +139,26 @@ class Calls:
                 p.wait(5)
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _stored_states(client: redis.Redis) -> dict[int, int]:
+    """Tuples in Redis by their stored state."""
+    out: dict[int, int] = {}
+    for key in client.smembers("b2bl$"):
+        state = int(client.hget(f"b2bl${key}", "state") or -99)
+        out[state] = out.get(state, 0) + 1
+    return out
+
+
 def b2b_keys(client: redis.Redis) -> list[str]:
     return sorted(client.scan_iter(match="b2b*"))
 
@@ -147,17 +170,44 @@ def rclient(redis_server):
     client.close()
 
 
-def test_calls_survive_sigkill_and_restart(tmp_path: Path, redis_server, rclient) -> None:
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [((), ()), (("--workers", "2"), ("--workers", "3"))],
+    ids=["one-process", "2-workers-then-3"],
+)
+def test_calls_survive_sigkill_and_restart(
+    tmp_path: Path, redis_server, rclient, before: tuple[str, ...], after: tuple[str, ...]
+) -> None:
+    """With workers, each worker writes its own calls; after the restart each worker restores the calls whose
+    token names it (modulo the new count) and in-dialog requests are routed to it."""
     calls = Calls(tmp_path, redis_server.url, n=100, hold=7.0)
-    srv = PysipsProcess(calls.cfg).start()
+    srv = PysipsProcess(calls.cfg, *before).start()
     try:
         calls.start()
-        assert wait_for(lambda: rclient.scard("b2bl$") == 200, 8), (rclient.scard("b2bl$"), srv.output())
+        # write-back every second: wait until every call is stored bridged (state 0), not just created
+        assert wait_for(lambda: _stored_states(rclient) == {0: 200}, 8), (
+            _stored_states(rclient),
+            srv.output(),
+        )
         assert rclient.scard("b2be$") == 400
+        # tuple keys end with the token of the worker holding the call ("<hash>.<n>.<8 hex>w<id>")
+        by_worker = [0, 0, 0]
+        for key in rclient.smembers("b2bl$"):
+            by_worker[int(re.search(r"w(\d+)$", key).group(1))] += 1
         assert srv.proc is not None
         srv.proc.send_signal(signal.SIGKILL)
         srv.proc.wait(5)
-        srv = PysipsProcess(calls.cfg).start()
+        if before:
+            # the workers die with their parent (PDEATHSIG); wait until none holds the SIP port any more
+            assert wait_for(lambda: _port_free(calls.ports["proxy"]), 5)
+        srv = PysipsProcess(calls.cfg, *after).start()
+        restored = [int(n) for n in re.findall(r"restored (\d+) calls", srv.output())]
+        if after:
+            assert "running 1" not in srv.output()  # persistence no longer forces one process
+            # every worker read the store and took its share: new worker i the calls of old worker i (i % 3)
+            assert sorted(restored) == sorted(by_worker), (by_worker, srv.output()[-3000:])
+        else:
+            assert restored == [200]
         tuples = mi(calls.ports["http"], "b2b_list")["Tuples"]
         assert len(tuples) == 200 and {t["state"] for t in tuples} == {0}
         assert all(len(t["SERVERS"]) == 1 and len(t["CLIENTS"]) == 1 for t in tuples)
