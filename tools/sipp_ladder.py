@@ -46,7 +46,7 @@ def cpu_seconds(pid: int) -> float:
 def tree_cpu_seconds(pid: int) -> float:
     """cpu_seconds of a process plus its live children (pysips workers are children of the supervisor)."""
     total = cpu_seconds(pid)
-    for kid in _children(pid):
+    for kid in children(pid):
         try:
             total += cpu_seconds(kid)
         except (OSError, ValueError, IndexError):
@@ -62,7 +62,8 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """PIDs of the live child processes of `pid` (a pysips supervisor's children are its workers)."""
     kids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -88,7 +89,7 @@ def tree_mem_kb(pid: int) -> int:
     """Memory of a server: RSS of a lone process; PSS summed over the process and its children when it has workers
     (their copy-on-write pages would be counted once per worker in RSS)."""
     try:
-        kids = _children(pid)
+        kids = children(pid)
         if not kids:
             return rss_kb(pid)
         total = _pss_kb(pid)

@@ -496,3 +496,23 @@ async def test_failed_flush_merges_back_under_newer_changes(redis_server, monkey
         f"redis store {redis_server.url}: reachable again, wrote 4 pending changes"
     ]
     await st.close()
+
+
+def test_packed_hset_fields_match_encode_record() -> None:
+    """The batch writer packs HSET itself; its fields must be exactly encode_record's (byte lengths included)."""
+    from pysips.store.redis import _hset_fields
+
+    rec = {"a": "plain", "n": 42, "flag": True, "gone": None, "sdp": "caf\u00e9 \u00ff\r\nline", "f": 1.5}
+    packed = "".join(_hset_fields(rec)).encode()
+    fields: dict[str, str] = {}
+    items = []
+    rest = packed
+    while rest:
+        assert rest[:1] == b"$"
+        head, _, rest = rest.partition(b"\r\n")
+        n = int(head[1:])
+        items.append(rest[:n].decode())
+        assert rest[n : n + 2] == b"\r\n"
+        rest = rest[n + 2 :]
+    fields = dict(zip(items[::2], items[1::2], strict=True))
+    assert fields == encode_record(rec)
