@@ -42,9 +42,9 @@ from pysips.store import (
 )
 
 ENTITY, LOGIC = "b2be", "b2bl"
-# Call-ID index (``b2bc$<callid>`` -> tuple key and entity keys): lets a node that never saw a call find it when an
-# in-dialog request for it arrives (another node of the cluster went down)
-CALLS = "b2bc"
+# A node that never saw a call finds it from an in-dialog request alone: the request's Call-ID and tags give the
+# entity's store key (``b2be$<type>$<from-tag>$<to-tag>$<callid>``, either type), the entity names its tuple and
+# the tuple record lists the store keys of all its entities (``ekeys``). No separate index is written.
 LOOKUP_TIMEOUT = 2.0  # seconds a request for an unknown dialog waits for the store before going on unmatched
 _MAX_PARKED = 8  # requests held per Call-ID while it is looked up (retransmissions beyond are dropped)
 
@@ -352,7 +352,7 @@ class Persister:
     ) -> None:
         self.engine = engine
         # kind -> store; the kinds may share one store; the Call-ID index lives with the tuples unless given
-        self.stores = {CALLS: stores[LOGIC], **stores}
+        self.stores = dict(stores)
         self.write_through = db_mode == WRITE_THROUGH
         self.update_period = float(update_period) if update_period and update_period > 0 else math.inf
         self.dirty: set[Tuple] = set()
@@ -363,7 +363,6 @@ class Persister:
         self.deletes = 0  # records deleted
         self.resyncs = 0  # times every live tuple was written again (the store had lost them)
         self.restored = 0
-        self.cids: dict[str, frozenset[str]] = {}  # tuple key -> Call-IDs indexed for it
         self.lookups = 0  # in-dialog requests for unknown dialogs looked up in the store
         self.found = 0  # of which the call was found and restored
         self._nursery: trio.Nursery | None = None
@@ -396,11 +395,6 @@ class Persister:
             if saved is not None:
                 self._delete(tup.key, saved)
                 del self.saved[tup.key]
-            cids = self.cids.pop(tup.key, None)
-            if cids:
-                delete = self.stores[CALLS].delete
-                for cid in cids:
-                    delete(CALLS, cid)
             return
         put_e = self.stores[ENTITY].put
         dialogs = engine.dialogs
@@ -411,7 +405,9 @@ class Persister:
             k = entity_key(leg)
             put_e(ENTITY, k, rec)
             keys.add(k)
-        self.stores[LOGIC].put(LOGIC, tup.key, tuple_record(tup, engine))
+        trec = tuple_record(tup, engine)
+        trec["ekeys"] = json.dumps(sorted(keys))  # how a node that never saw the call finds all its entities
+        self.stores[LOGIC].put(LOGIC, tup.key, trec)
         self.writes += len(keys) + 1
         if saved:
             gone = saved - keys
@@ -421,20 +417,6 @@ class Persister:
                     delete(ENTITY, k)
                 self.deletes += len(gone)
         self.saved[tup.key] = keys
-        if saved != keys or tup.key not in self.cids:
-            self._index_calls(tup, keys)
-
-    def _index_calls(self, tup: Tuple, keys: set[str]) -> None:
-        """(Re)write the Call-ID index of `tup`; only when its entity set changed, not on every write."""
-        store = self.stores[CALLS]
-        cids = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
-        rec: Record = {"tuple": tup.key, "ents": json.dumps(sorted(keys))}
-        for cid in cids:
-            store.put(CALLS, cid, rec)
-        for cid in self.cids.get(tup.key, frozenset()) - cids:
-            store.delete(CALLS, cid)
-        self.cids[tup.key] = cids
-        self.writes += len(cids)
 
     def _delete(self, tkey: str, ekeys: Iterable[str]) -> None:
         delete = self.stores[ENTITY].delete
@@ -495,7 +477,6 @@ class Persister:
         done, stale = restore(self.engine, tuples, entities)
         for tup in done:
             self.saved[tup.key] = {entity_key(leg) for leg in self._legs(tup)}
-            self.cids[tup.key] = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
         for kind, key in stale:
             self.stores[kind].delete(kind, key)
         self.restored = len(done)
@@ -504,7 +485,7 @@ class Persister:
     # ---------------------------------------------------------------- calls set up by another node
 
     def find_call(self, req: Any, addr: tuple, transport: Any) -> bool:
-        """An in-dialog request matched no local dialog: park it and look its Call-ID up in the store.
+        """An in-dialog request matched no local dialog: park it and look its dialog up in the store.
 
         Returns True when the request is taken (it comes back through ``core.on_message`` once the lookup ends,
         found or not); False when it must go on unmatched (no background task yet, or it is coming back now).
@@ -525,13 +506,13 @@ class Persister:
             return True
         self._parked[cid] = [(req.to_bytes(), addr, transport)]
         self.lookups += 1
-        nursery.start_soon(self._fetch_call, cid)
+        nursery.start_soon(self._fetch_call, cid, req.from_.tag or "", tag)
         return True
 
-    async def _fetch_call(self, cid: str) -> None:
+    async def _fetch_call(self, cid: str, from_tag: str, to_tag: str) -> None:
         try:
             with trio.move_on_after(LOOKUP_TIMEOUT):
-                if await self._restore_call(cid):
+                if await self._restore_call(cid, from_tag, to_tag):
                     self.found += 1
         finally:
             parked = self._parked.pop(cid, [])
@@ -543,27 +524,40 @@ class Persister:
             finally:
                 self._passthru = None
 
-    async def _restore_call(self, cid: str) -> bool:
-        idx = await self.stores[CALLS].get(CALLS, cid)
-        if idx is None:
+    async def _restore_call(self, cid: str, from_tag: str, to_tag: str) -> bool:
+        """Find the entity of a request (From / To tags and Call-ID) in the store, then its tuple and the tuple's
+        other entities, and restore them. The request comes from the remote party: our tag is its To-tag, so it
+        is a server entity (the caller's side) or a client one ``1$<to>$<from>``."""
+        store = self.stores[ENTITY]
+        erec = None
+        # a server entity's key carries no remote tag here (``Leg.from_tag`` of a server leg is unset): "0$$<to>"
+        candidates = (
+            b2be_key(0, "", to_tag, cid),
+            b2be_key(1, to_tag, from_tag, cid),
+            b2be_key(0, from_tag, to_tag, cid),
+        )
+        for ekey in candidates:
+            erec = await store.get(ENTITY, ekey)
+            if erec is not None:
+                break
+        if erec is None:
             return False
-        tkey = _str(idx, "tuple")
+        tkey = _str(erec, "tuple")
         if tkey in self.engine.tuples:
             return True
         trec = await self.stores[LOGIC].get(LOGIC, tkey)
         if trec is None:
-            # the tuple was dropped as stale at some node's start-up: its index entry outlived it
-            self.stores[CALLS].delete(CALLS, cid)
-            return False
+            return (
+                False  # the tuple was dropped (its call ended, or stale at a start-up): nothing to go on with
+            )
         ents: dict[str, Record] = {}
-        for k in json.loads(_str(idx, "ents", "[]")):
-            rec = await self.stores[ENTITY].get(ENTITY, str(k))
+        for k in json.loads(_str(trec, "ekeys", "[]")):
+            rec = erec if k == ekey else await store.get(ENTITY, str(k))
             if rec is not None:
                 ents[str(k)] = rec
         done, _stale = restore(self.engine, {tkey: trec}, ents)
         for tup in done:
             self.saved[tup.key] = set(ents)
-            self.cids[tup.key] = frozenset(leg.call_id for leg in self._legs(tup) if leg.call_id)
             self.engine.log.info(f"b2b: call {cid} restored from the store (tuple {tup.key})", "b2b_logic")
         return bool(done)
 
@@ -597,7 +591,6 @@ class Persister:
             # after an outage (or a store that forgot everything) nothing says what survived: write it all again
             self._outage = False
             self.resyncs += 1
-            self.cids.clear()  # the index went with the rest: write it again too
             self.mark_all()
             await self.sync()
             if not await self.flush():
@@ -677,9 +670,7 @@ async def open_persistence(engine: Any, script: Any, **store_options: Any) -> Pe
     opts = dict(db_mode=WRITE_BACK, update_period=period, prefixes=prefixes, core=core, **store_options)
     store_l = open_store(url_l, **opts)
     store_e = store_l if url_e == url_l else open_store(url_e, **opts)
-    persist = Persister(
-        engine, {LOGIC: store_l, ENTITY: store_e, CALLS: store_l}, db_mode=mode, update_period=period
-    )
+    persist = Persister(engine, {LOGIC: store_l, ENTITY: store_e}, db_mode=mode, update_period=period)
     n = await persist.load()
     engine.persist = persist
     # NOTICE (shown at the usual log_level 2): once per start, and what an operator checks after a restart

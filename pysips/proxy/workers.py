@@ -110,6 +110,45 @@ _PART = b"P"  # b"P<message id> <index> <count>\n<piece>": one piece of a messag
 _PIECE = 60_000  # bytes of a message per datagram (a loopback datagram holds at most 65,507)
 _MAX_ASSEMBLING = 16  # messages being put together per worker; the oldest is dropped beyond
 
+
+def _first(results: list[Any]) -> Any:
+    return results[0]
+
+
+def _processes_of_all(results: list[Any]) -> Any:
+    """ps / log_level over workers: one process table, numbered again (worker 0's first)."""
+    rows = [row for r in results if isinstance(r, dict) for row in r.get("Processes", [])]
+    if rows and all(isinstance(row, dict) and "ID" in row for row in rows):
+        rows = [{**row, "ID": i} for i, row in enumerate(rows)]
+    if not isinstance(results[0], dict) or "Processes" not in results[0]:
+        return results[0]  # log_level / xlog_level setting a level: every worker did, worker 0 answers
+    return {**results[0], "Processes": rows}
+
+
+# MI commands on state every worker keeps for itself (module data reloaded or changed, log levels, the script):
+# worker 0 runs them in every worker. Modules add their own routes (b2b: by call key) with route_mi_*.
+PER_WORKER_MI: dict[str, tuple[str, Callable[[list[Any]], Any] | None]] = {
+    **{
+        name: ("all", _first)
+        for name in (
+            "ds_reload",
+            "ds_set_state",
+            "dispatcher:reload",
+            "dispatcher:set_state",
+            "dr_reload",
+            "drouting:reload",
+            "dr_gw_status",
+            "drouting:gw_status",
+            "dr_carrier_status",
+            "drouting:carrier_status",
+            "xlog_level",
+            "reload_routes",
+        )
+    },
+    "ps": ("all", _processes_of_all),
+    "log_level": ("pid", _processes_of_all),
+}
+
 # Statistics MI sums over workers; the rest are the same in every process or make no sense summed.
 _NOT_SUMMED_GROUPS = ("shmem:", "pkmem:")
 _NOT_SUMMED = frozenset({"core:timestamp"})
@@ -541,7 +580,8 @@ class Workers:
         self.mi_routes[name] = ("key", param)
 
     def route_mi_to_all(self, name: str, merge: Callable[[list[Any]], Any]) -> None:
-        """MI `name` lists per-worker state: worker 0 runs it in every worker and returns merge(results)."""
+        """MI `name` lists or changes per-worker state: worker 0 runs it in every worker and returns
+        merge(results), or the first worker's error."""
         self.mi_routes[name] = ("all", merge)
 
     def _run_mi_here(self, name: str, params: Any) -> tuple:
@@ -597,11 +637,30 @@ class Workers:
                 if owner is None or owner == workers.id:
                     return orig(core, params)
                 return await workers.call_mi(owner, name, params)
-            results = [orig(core, params)]
-            for wid in range(workers.n):
-                if wid != workers.id:
-                    results.append(await workers.call_mi(wid, name, params))
-            return arg(results)
+            from pysips.errors import MIError
+
+            mode = how
+            if how == "pid":  # log_level: for one PID the worker that has it answers, else every worker
+                mode = "any" if isinstance(params, dict) and "pid" in params else "all"
+            outcomes: list[tuple[bool, Any]] = []
+            for wid in [workers.id, *(w for w in range(workers.n) if w != workers.id)]:
+                try:
+                    got = (
+                        orig(core, params) if wid == workers.id else await workers.call_mi(wid, name, params)
+                    )
+                    outcomes.append((True, got))
+                except MIError as e:
+                    outcomes.append((False, e))
+            if mode == "any":
+                # the command applies in one worker (log_level for one PID): its answer, else the first error
+                for ok, value in outcomes:
+                    if ok:
+                        return value
+                raise outcomes[0][1]
+            for ok, value in outcomes:
+                if not ok:
+                    raise value
+            return arg([value for _, value in outcomes])
 
         cmd.fn = fn
 
@@ -657,7 +716,10 @@ class Workers:
                 return "OK"
 
             kill.fn = fn_kill
-        for name, (how, arg) in self.mi_routes.items():
+        routes = dict(self.mi_routes)
+        for name, how_arg in PER_WORKER_MI.items():
+            routes.setdefault(name, how_arg)
+        for name, (how, arg) in routes.items():
             cmd = reg.lookup(name)
             if cmd is not None:
                 self._wrap_routed(cmd, how, arg)

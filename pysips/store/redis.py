@@ -71,19 +71,24 @@ def _hset_fields(record: Mapping[str, Any]) -> list[str]:
     ints: list[str] = []
     for name, value in record.items():
         kind = type(value)
-        if kind is str:
-            text = value
-        elif kind is int or kind is bool:
-            text = str(int(value))
-            ints.append(name)
-        elif value is None:
-            continue
-        else:
-            text = str(value)
-        out.append(f"${_blen(name)}\r\n{name}\r\n${_blen(text)}\r\n{text}\r\n")
+        if kind is not str:
+            if kind is int or kind is bool:
+                value = str(int(value))
+                ints.append(name)
+            elif value is None:
+                continue
+            else:
+                value = str(value)
+        # character counts; a record with any non-ASCII text is laid out again with byte counts below
+        out.append(f"${len(name)}\r\n{name}\r\n${len(value)}\r\n{value}\r\n")
     text = ",".join(ints)
     out.append(f"${len(INTS_FIELD)}\r\n{INTS_FIELD}\r\n${len(text)}\r\n{text}\r\n")
-    return out
+    if all(part.isascii() for part in out):
+        return out
+    return [
+        f"${_blen(name)}\r\n{name}\r\n${_blen(value)}\r\n{value}\r\n"
+        for name, value in encode_record(record).items()
+    ]
 
 
 def _read_lines(conn: Any, n: int) -> bytes:

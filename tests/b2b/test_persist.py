@@ -470,3 +470,24 @@ async def test_only_dialogs_with_a_worker_token_wait_for_a_store_lookup():
         assert persist.find_call(bye("B2B.1.2.3.0123cafew1.77"), A, None)
         assert persist.lookups == 1
         nursery.cancel_scope.cancel()
+
+
+async def test_a_call_is_found_from_an_in_dialog_request_alone():
+    """Another node finds a call by the request's Call-ID and tags: entity key -> tuple -> the other entities."""
+    store = MemoryStore()
+    old = persisted_bench(store)
+    inv_b, ok_a = established(old)
+    old.engine.persist.sync_now()
+    assert set(store._data) == {ENTITY, LOGIC}  # no Call-ID index is written
+    # from the caller's side (its BYE: From = caller's tag, To = our tag)
+    node = persisted_bench(store)
+    assert await node.engine.persist._restore_call(ok_a.call_id, ok_a.from_.tag, ok_a.to.tag)
+    assert node.engine.tuple_count == 1 and node.engine.entity_count == 2
+    # from the callee's side (From = callee's tag, To = ours), on a third node
+    node = persisted_bench(store)
+    assert await node.engine.persist._restore_call(inv_b.call_id, "btag-1", inv_b.from_.tag)
+    assert node.engine.tuple_count == 1 and node.engine.entity_count == 2
+    # an unknown dialog is not found
+    node = persisted_bench(store)
+    assert not await node.engine.persist._restore_call("nobody@x", "a", "b")
+    assert node.engine.tuple_count == 0

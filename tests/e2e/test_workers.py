@@ -287,8 +287,21 @@ def test_shv_and_statistics_are_shared(tmp_path: Path) -> None:
         mi_pid = re.search(r"\[(\d+)\] INFO:httpd: httpd listening", px.output()).group(1)
         assert re.findall(r"STARTUP pid=(\d+)", px.output()) == [mi_pid]
         assert set(re.findall(r"TICK pid=(\d+)", px.output())) == {mi_pid}
-        # a worker that dies is logged and replaced; the server keeps answering
+        # MI on per-process state answers for every worker: ps lists both, log_level sets and reads both
+        workers_pids = {int(p) for p in _pids(px)}
+        procs = _mi(http, "ps", {})["Processes"]
+        assert {p["PID"] for p in procs} == workers_pids
+        assert [p["ID"] for p in procs] == list(range(len(procs)))
+        assert _mi(http, "log_level", {"level": 2}) == {"New global log level": 2}
+        levels = _mi(http, "log_level", {})["Processes"]
+        assert {p["PID"] for p in levels} == workers_pids and {p["Log level"] for p in levels} == {2}
         other = next(p for p in _pids(px) if p != mi_pid)
+        # a PID served by the other worker is found there
+        assert _mi(http, "log_level", {"level": 3, "pid": int(other)}) == {"Log level": 3}
+        levels = {p["PID"]: p["Log level"] for p in _mi(http, "log_level", {})["Processes"]}
+        assert levels[int(other)] == 3 and levels[int(mi_pid)] == 2
+        assert _mi(http, "log_level", {"level": 3}) == {"New global log level": 3}
+        # a worker that dies is logged and replaced; the server keeps answering
         os.kill(int(other), 9)
         deadline = time.monotonic() + 5
         while "worker 1 restarted" not in px.output() and time.monotonic() < deadline:
