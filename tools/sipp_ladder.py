@@ -44,11 +44,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """cpu_seconds of a process plus its live children (pysips workers are children of the supervisor)."""
+    """cpu_seconds of a process plus all its live descendants (pysips workers are children of the supervisor,
+    and each worker's Redis writer process is its child)."""
     total = cpu_seconds(pid)
     for kid in children(pid):
         try:
-            total += cpu_seconds(kid)
+            total += tree_cpu_seconds(kid)
         except (OSError, ValueError, IndexError):
             continue  # the process ended while we looked
     return total

@@ -667,7 +667,11 @@ async def open_persistence(engine: Any, script: Any, **store_options: Any) -> Pe
     core = engine.core
     # the Persister decides when to write (it flushes right after building records in write-through mode): the
     # stores themselves only write back each period and retry after an outage
-    opts = dict(db_mode=WRITE_BACK, update_period=period, prefixes=prefixes, core=core, **store_options)
+    opts = dict(db_mode=WRITE_BACK, update_period=period, prefixes=prefixes, core=core)
+    if url_l.lower().startswith(("redis", "rediss")):
+        # records are packed into Redis commands by a child process, off the SIP process's GIL
+        opts["writer_process"] = True
+    opts.update(store_options)
     store_l = open_store(url_l, **opts)
     store_e = store_l if url_e == url_l else open_store(url_e, **opts)
     persist = Persister(engine, {LOGIC: store_l, ENTITY: store_e}, db_mode=mode, update_period=period)

@@ -30,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from pysips.store import DEFAULT_PREFIXES, NO_DB, WRITE_THROUGH, Record
+from pysips.store.writer import WriterProcess
 
 INTS_FIELD = "__ints__"
 _CHUNK = 1000  # commands per pipeline when loading; keeps replies and memory spikes small
@@ -114,6 +115,73 @@ def _errors(replies: bytes) -> list[bytes]:
     return [line for line in replies.split(b"\r\n") if line.startswith(b"-")]
 
 
+def write_batch(
+    client: redis.Redis, items: list[tuple[str, str, Record | None]], chunk: int, index: bool
+) -> list[Exception]:
+    """Write (key prefix, key, record or None to delete) changes: one round trip per `chunk` of them.
+
+    Commands are packed here rather than through redis-py's pipeline, whose generic packer cost ~4x more CPU
+    (tools/bench_store.py). Raises what Redis or the connection raised for a batch worth retrying (connection
+    lost, LOADING, OOM, READONLY...); returns the commands refused for good (WRONGTYPE), which a retry would
+    not fix.
+    """
+    rejected: list[Exception] = []
+    for start in range(0, len(items), chunk):
+        # built as text and encoded once per round trip: lengths are UTF-8 byte counts (_blen)
+        buf: list[str] = []
+        ncmds = 0
+        for prefix, key, record in items[start : start + chunk]:
+            name = prefix + key
+            bulk_name = f"${_blen(name)}\r\n{name}\r\n"
+            buf.append("*2\r\n$3\r\nDEL\r\n")
+            buf.append(bulk_name)
+            ncmds += 1
+            if record is None:
+                if index:
+                    buf.append(
+                        f"*3\r\n$4\r\nSREM\r\n${_blen(prefix)}\r\n{prefix}\r\n${_blen(key)}\r\n{key}\r\n"
+                    )
+                    ncmds += 1
+                continue
+            fields = _hset_fields(record)
+            buf.append(f"*{2 + 2 * len(fields)}\r\n$4\r\nHSET\r\n")
+            buf.append(bulk_name)
+            buf += fields
+            ncmds += 1
+            if index:
+                buf.append(f"*3\r\n$4\r\nSADD\r\n${_blen(prefix)}\r\n{prefix}\r\n${_blen(key)}\r\n{key}\r\n")
+                ncmds += 1
+        rejected += round_trip(client, "".join(buf).encode(), ncmds)
+    return rejected
+
+
+def round_trip(client: redis.Redis, packed: bytes, ncmds: int) -> list[Exception]:
+    """Send ``ncmds`` packed commands at once and read every reply (a MULTI-less pipeline).
+
+    DEL / HSET / SADD / SREM answer with one line each (an integer, or an error), so the replies are counted by
+    their line ends straight off the socket; redis-py's reply parser (~4 µs a reply) only does the connection's
+    handshake (AUTH, SELECT). Raises the first retryable refusal; returns the WRONGTYPE ones.
+    """
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([packed])
+        replies = _read_lines(conn, ncmds)
+    except BaseException:
+        # a reply stream cut midway cannot be resumed: the connection goes, the batch is retried
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+    # redis-py's own mapping of an error line to its exception class (OutOfMemoryError, ReadOnlyError...)
+    rejected = [BaseParser.parse_error(line[1:].decode("utf-8", "replace")) for line in _errors(replies)]
+    retry = [exc for exc in rejected if not str(exc).startswith("WRONGTYPE")]
+    if retry:
+        # LOADING, BUSY, OOM, READONLY, NOAUTH...: the server is not ready to take the batch yet
+        raise retry[0]
+    return rejected
+
+
 def encode_record(record: Mapping[str, Any]) -> dict[str, str]:
     """Hash fields for a record: ints in decimal and listed in ``__ints__``; None fields are left out."""
     out: dict[str, str] = {}
@@ -164,6 +232,7 @@ class RedisStore:
         max_backoff: float = 2.0,
         index: bool = True,
         chunk: int = 2000,
+        writer_process: bool = False,
     ) -> None:
         self.url = _redact(url)  # for log lines; the client gets the real one
         self.db_mode = db_mode
@@ -183,6 +252,10 @@ class RedisStore:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
+        )
+        # batches packed and written by a child process (pysips.store.writer) instead of a thread of this one
+        self.writer: WriterProcess | None = (
+            WriterProcess(url, timeout=timeout, chunk=chunk, index=index) if writer_process else None
         )
         self._dirty: dict[tuple[str, str], Record | None] = {}
         self._wake = trio.Event()
@@ -247,70 +320,17 @@ class RedisStore:
 
     # ------------------------------------------------------------------ writing
 
+    def _items(self, batch: dict[tuple[str, str], Record | None]) -> list[tuple[str, str, Record | None]]:
+        prefix = self._prefix
+        return [(prefix(kind), key, record) for (kind, key), record in batch.items()]
+
     def _write_batch(self, batch: dict[tuple[str, str], Record | None]) -> None:
-        """Runs in a worker thread: one round trip per ``chunk`` changes (one for a usual batch).
+        """Runs in a worker thread (``writer_process=False``): ``write_batch`` with this store's client."""
+        self._rejected(write_batch(self.client, self._items(batch), self.chunk, self.index))
 
-        Commands are packed here rather than through redis-py's pipeline, whose generic packer cost ~4x more
-        CPU (tools/bench_store.py); the worker thread competes with the SIP loop for the GIL, so it counts.
-        """
-        items = list(batch.items())
-        index = self.index
-        for start in range(0, len(items), self.chunk):
-            # built as text and encoded once per round trip: lengths are UTF-8 byte counts (_blen)
-            buf: list[str] = []
-            ncmds = 0
-            for (kind, key), record in items[start : start + self.chunk]:
-                prefix = self._prefix(kind)
-                name = prefix + key
-                bulk_name = f"${_blen(name)}\r\n{name}\r\n"
-                buf.append("*2\r\n$3\r\nDEL\r\n")
-                buf.append(bulk_name)
-                ncmds += 1
-                if record is None:
-                    if index:
-                        buf.append(
-                            f"*3\r\n$4\r\nSREM\r\n${_blen(prefix)}\r\n{prefix}\r\n${_blen(key)}\r\n{key}\r\n"
-                        )
-                        ncmds += 1
-                    continue
-                fields = _hset_fields(record)
-                buf.append(f"*{2 + 2 * len(fields)}\r\n$4\r\nHSET\r\n")
-                buf.append(bulk_name)
-                buf += fields
-                ncmds += 1
-                if index:
-                    buf.append(
-                        f"*3\r\n$4\r\nSADD\r\n${_blen(prefix)}\r\n{prefix}\r\n${_blen(key)}\r\n{key}\r\n"
-                    )
-                    ncmds += 1
-            self._round_trip("".join(buf).encode(), ncmds)
-
-    def _round_trip(self, packed: bytes, ncmds: int) -> None:
-        """Send ``ncmds`` packed commands at once and read every reply (a MULTI-less pipeline).
-
-        DEL / HSET / SADD / SREM answer with one line each (an integer, or an error), so the replies are counted
-        by their line ends straight off the socket; redis-py's reply parser (~4 µs a reply, in a thread that
-        holds the GIL the SIP loop needs) only does the connection's handshake (AUTH, SELECT).
-        """
-        pool = self.client.connection_pool
-        conn = pool.get_connection()
-        try:
-            conn.send_packed_command([packed])
-            replies = _read_lines(conn, ncmds)
-        except BaseException:
-            # a reply stream cut midway cannot be resumed: the connection goes, the batch is retried
-            conn.disconnect()
-            raise
-        finally:
-            pool.release(conn)
-        # redis-py's own mapping of an error line to its exception class (OutOfMemoryError, ReadOnlyError...)
-        rejected = [BaseParser.parse_error(line[1:].decode("utf-8", "replace")) for line in _errors(replies)]
+    def _rejected(self, rejected: list[Exception]) -> None:
+        """Commands Redis refused for good (a key someone else wrote with another type): count and report."""
         if rejected:
-            retry = [exc for exc in rejected if not str(exc).startswith("WRONGTYPE")]
-            if retry:
-                # LOADING, BUSY, OOM, READONLY, NOAUTH...: the server is not ready to take the batch yet
-                raise retry[0]
-            # a key someone else wrote with another type fails the same way on every retry: report it
             self.stats["store_errors"] += len(rejected)
             self.log.error(
                 f"redis store {self.url}: {len(rejected)} commands rejected: {rejected[0]}", "store"
@@ -323,8 +343,12 @@ class RedisStore:
                 return True
             self._dirty = {}
             try:
-                # not abandon_on_cancel: a cancelled flush waits for the thread, so the outcome is known
-                await trio.to_thread.run_sync(self._write_batch, batch)
+                if self.writer is not None:
+                    # shielded inside: a cancelled flush still learns the outcome of the batch it sent
+                    self._rejected(await self.writer.write(self._items(batch)))
+                else:
+                    # not abandon_on_cancel: a cancelled flush waits for the thread, so the outcome is known
+                    await trio.to_thread.run_sync(self._write_batch, batch)
             except BaseException as exc:
                 batch.update(self._dirty)  # newer changes win over the batch being put back
                 self._dirty = batch
@@ -374,6 +398,8 @@ class RedisStore:
 
     async def start(self, nursery: trio.Nursery) -> None:
         if self.db_mode != NO_DB:
+            if self.writer is not None:
+                await self.writer.start()
             await nursery.start(self._flusher)
 
     async def close(self) -> None:
@@ -384,6 +410,8 @@ class RedisStore:
             self.log.error(
                 f"redis store {self.url}: {len(self._dirty)} changes could not be written", "store"
             )
+        if self.writer is not None:
+            await self.writer.close()
         await trio.to_thread.run_sync(self.client.close)
 
     # ------------------------------------------------------------------ reading
