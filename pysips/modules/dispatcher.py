@@ -598,28 +598,52 @@ def _missing_source(part: Partition) -> str | None:
     return None
 
 
-_LOADED: DSState | None = None
-_LOADED_FROM: dict | None = None  # the modparams dict _LOADED was built from (a server reuses that load)
+class LoadedData:
+    """The data a routing module builds from its modparams at script load (OpenSIPS mod_init; bad data is then
+    reported by ``pysips check``) and how a call, or an MI command, finds the copy its server runs with
+    (``core.modules_state[name]``, else this load). dispatcher and drouting keep one each."""
+
+    def __init__(self, name: str, build: Any, error: type[Exception]) -> None:
+        self.name = name
+        self.build = build
+        self.error = error
+        self.data: Any = None
+        self.params: dict | None = (
+            None  # the modparams dict `data` was built from (a server reuses that load)
+        )
+
+    def init(self, params: dict[str, Any]) -> None:
+        self.data = None
+        self.data = self.build(params)
+        self.params = params
+
+    def _server_copy(self, core: Any) -> Any:
+        return getattr(core, "modules_state", {}).get(self.name) if core is not None else None
+
+    def state(self, ctx: Any) -> Any:
+        """The state the running server (or the last script load) uses, for a script function."""
+        st = self._server_copy(getattr(ctx.env, "core", None))
+        if st is not None:
+            return st
+        if self.data is None:
+            raise self.error(f"{self.name} is not initialised")
+        return self.data
+
+    def mi_state(self, core: Any) -> Any:
+        """The same for an MI command: an MI error when the module is not loaded."""
+        st = self._server_copy(core) or self.data
+        if st is None:
+            raise MIError(f"{self.name} is not loaded", 500)
+        return st
 
 
-def init(params: dict[str, Any]) -> None:
-    """Load the data at script load (OpenSIPS mod_init): bad data is reported by ``pysips check``."""
-    global _LOADED, _LOADED_FROM
-    _LOADED = None
-    _LOADED = build_state(params)
-    _LOADED_FROM = params
+_DATA = LoadedData("dispatcher", build_state, DispatcherError)
+init = _DATA.init
 
 
 def state(ctx: Any) -> DSState:
     """The DSState the running server (or the last script load) uses."""
-    core = getattr(ctx.env, "core", None)
-    if core is not None:
-        st = getattr(core, "modules_state", {}).get("dispatcher")
-        if st is not None:
-            return st
-    if _LOADED is None:
-        raise DispatcherError("dispatcher is not initialised")
-    return _LOADED
+    return _DATA.state(ctx)
 
 
 # ---------------------------------------------------------------- selection
@@ -1222,12 +1246,7 @@ def _resolve(host: str) -> str:
 
 
 def _mi_state(core: Any) -> DSState:
-    st = getattr(core, "modules_state", {}).get("dispatcher") if core is not None else None
-    if st is None:
-        st = _LOADED
-    if st is None:
-        raise MIError("dispatcher is not loaded", 500)
-    return st
+    return _DATA.mi_state(core)
 
 
 def _param(params: Any, name: str, pos: int, default: Any = None) -> Any:
@@ -1513,7 +1532,7 @@ async def serve_routing_module(
 async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     """Build this server's dispatcher state and run the probing timer (ds_ping_interval)."""
     await serve_routing_module(
-        core, program, task_status, name="dispatcher", loaded=(_LOADED, _LOADED_FROM), build=build_state,
+        core, program, task_status, name="dispatcher", loaded=(_DATA.data, _DATA.params), build=build_state,
         prober_cls=Prober, prefix=PROBE_BRANCH_PREFIX, interval_attr="ping_interval",
     )  # fmt: skip
 

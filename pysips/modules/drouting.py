@@ -46,6 +46,7 @@ from pysips.modules import (
 )
 from pysips.modules._timerec import TimeRecExpr, parse_timerec_expr
 from pysips.modules.core import log_error
+from pysips.modules.dispatcher import LoadedData
 
 DR_PARAM_RULE_FALLBACK = 1 << 1
 DR_PARAM_STRICT_LEN = 1 << 2
@@ -386,27 +387,12 @@ def build_state(params: dict[str, Any], log: Any = None, load: bool = True) -> D
     return st
 
 
-_LOADED: DRState | None = None
-_LOADED_FROM: dict | None = None  # the modparams dict _LOADED was built from (a server reuses that load)
-
-
-def init(params: dict[str, Any]) -> None:
-    """Load the data at script load (OpenSIPS mod_init): bad data is reported by ``pysips check``."""
-    global _LOADED, _LOADED_FROM
-    _LOADED = None
-    _LOADED = build_state(params)
-    _LOADED_FROM = params
+_DATA = LoadedData("drouting", build_state, DRError)
+init = _DATA.init
 
 
 def state(ctx: Any) -> DRState:
-    core = getattr(ctx.env, "core", None)
-    if core is not None:
-        st = getattr(core, "modules_state", {}).get("drouting")
-        if st is not None:
-            return st
-    if _LOADED is None:
-        raise DRError("drouting is not initialised")
-    return _LOADED
+    return _DATA.state(ctx)
 
 
 DR_PROBE_PREFIX = "z9hG4bKdrprobe"
@@ -462,7 +448,7 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
     from pysips.modules.dispatcher import serve_routing_module
 
     await serve_routing_module(
-        core, program, task_status, name="drouting", loaded=(_LOADED, _LOADED_FROM), build=build_state,
+        core, program, task_status, name="drouting", loaded=(_DATA.data, _DATA.params), build=build_state,
         prober_cls=DRProber, prefix=DR_PROBE_PREFIX, interval_attr="probing_interval",
     )  # fmt: skip
 
@@ -956,11 +942,7 @@ def w_dr_match(ctx: Any, group: Any, flags: str | None, number: str, rule_attrs:
 
 
 def _mi_state(core: Any) -> DRState:
-    st = getattr(core, "modules_state", {}).get("drouting") if core is not None else None
-    st = st or _LOADED
-    if st is None:
-        raise MIError("drouting is not loaded", 500)
-    return st
+    return _DATA.mi_state(core)
 
 
 def _p(params: Any, name: str, pos: int) -> Any:

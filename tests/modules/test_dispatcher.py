@@ -40,8 +40,8 @@ def db(tmp_path: Path) -> str:
 
 def _init(url: str, **extra: object) -> ds.DSState:
     ds.init({"db_url": url, **extra})
-    assert ds._LOADED is not None
-    return ds._LOADED
+    assert ds._DATA.data is not None
+    return ds._DATA.data
 
 
 def _ctx(call_id: str = "abc123@host", ruri: str = "sip:100@example.com") -> object:
@@ -443,7 +443,7 @@ def test_bad_data_and_settings_fail_the_load(tmp_path: Path) -> None:
         ds.init({"partition": "nocolon"})
     # a missing directory is only a warning at load: the data lives on the server
     ds.init({"db_url": f"text://{tmp_path}/elsewhere"})
-    assert ds._LOADED is not None and ds._LOADED.default.data.sets == []
+    assert ds._DATA.data is not None and ds._DATA.data.default.data.sets == []
 
 
 def test_partitions_and_list_file(tmp_path: Path) -> None:

@@ -77,8 +77,8 @@ def make_db(
 @pytest.fixture
 def st(tmp_path: Path) -> dr.DRState:
     dr.init({"db_url": make_db(tmp_path)})
-    assert dr._LOADED is not None
-    return dr._LOADED
+    assert dr._DATA.data is not None
+    return dr._DATA.data
 
 
 def _ctx(ruri: str = "sip:40215551234@example.com", now: float = MONDAY_10, frm: str = "sip:alice@a.example"):
@@ -344,7 +344,7 @@ def test_gateway_probing(tmp_path: Path) -> None:
     ]
     url = make_db(tmp_path, [":1:5::0::always,whendown:N:::\n"], gws=gws, carriers=[])
     dr.init({"db_url": url, "probing_reply_codes": "404"})
-    st = dr._LOADED
+    st = dr._DATA.data
     assert st is not None
     core = FakeCore()
     prober = dr.DRProber(st, core)
