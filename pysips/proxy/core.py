@@ -25,6 +25,17 @@ from pysips.sip.uri import URI, parse_uri
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
 
 
+def _is_ip(host: str) -> bool:
+    host = host.strip("[]")
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except OSError:
+            continue
+    return False
+
+
 class Core:
     """Owns the listening transports, the script program and the stateful engine."""
 
@@ -48,6 +59,8 @@ class Core:
         self._myself: set[tuple[str, int]] = set()
         self._myhosts: set[str] = set(self.aliases)
         self._dns: dict[str, str] = {}
+        self._resolver: Any = None
+        self._literals: dict[str, bool] = {}
         self._dest_cache: dict[str, tuple[str, str, int]] = {}
         self._advertised: dict[int, tuple[str, int]] = {}
         self._via_prefix: dict[int, str] = {}
@@ -108,49 +121,80 @@ class Core:
     # ------------------------------------------------------------ addressing
 
     def resolve_host(self, host: str) -> str:
-        """Host name -> IP (numeric hosts returned as is). Cached; only loopback names are expected here."""
+        """Host name -> IP (numeric hosts returned as is); raises OSError (DNSError) for an unknown name."""
         host = host.strip("[]")
         ip = self._dns.get(host)
         if ip is None:
-            try:
-                socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-                ip = host
-            except OSError:
-                ip = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0]
-            self._dns[host] = ip
+            if not _is_ip(host):
+                # a name: /etc/hosts, then A records, with their TTL (pysips.net.dns); not kept here
+                return self.resolver.address(host)
+            ip = self._dns[host] = host
         return ip
 
+    @property
+    def resolver(self) -> Any:
+        """The RFC 3263 resolver (pysips.net.dns), made on first use with the script's dns_* globals."""
+        if self._resolver is None:
+            from pysips.net.dns import Resolver
+
+            dns = self.settings.get("dns") or {}
+            self._resolver = Resolver(
+                timeout=float(dns.get("retr_time", 2)),
+                attempts=int(dns.get("retr_no", 2)),
+                try_naptr=bool(dns.get("try_naptr", True)),
+                try_ipv6=bool(dns.get("try_ipv6", False)),
+            )
+        return self._resolver
+
+    def _literal(self, host: str) -> bool:
+        """Whether `host` is an IP address (cached: the same few hosts come back on every request)."""
+        known = self._literals.get(host)
+        if known is None:
+            if len(self._literals) > 4096:
+                self._literals.clear()
+            known = self._literals[host] = _is_ip(host)
+        return known
+
     def uri_destination(self, uri: URI | str) -> tuple[str, str, int]:
-        """(proto, ip, port) a request for `uri` goes to (RFC 3263 without DNS SRV/NAPTR: A records only)."""
+        """(proto, ip, port) a request for `uri` goes to (RFC 3263: a host name without a port is looked up with
+        NAPTR / SRV records as OpenSIPS's sip_resolvehost does; pysips.net.dns). Raises OSError when it cannot
+        be resolved."""
+        return self._uri_destination(uri)[0]
+
+    def _uri_destination(self, uri: URI | str) -> tuple[tuple[str, str, int], bool]:
+        """uri_destination, and whether the answer is fixed (an IP address or an explicit port: no SRV)."""
         if isinstance(uri, str):
             uri = parse_uri(uri)
         maddr = uri.get_param("maddr")
         host = maddr or uri.host
         t = uri.get_param("transport")
+        port = uri.port
+        if port is None and not self._literal(host):
+            return self.resolver.locate(host, None, t.lower() if t else None, uri.scheme == "sips"), False
         proto = t.lower() if t else ("tls" if uri.scheme == "sips" else "udp")
-        port = uri.port or DEFAULT_PORTS.get(proto, 5060)
-        return proto, self.resolve_host(host), port
+        return (proto, self.resolve_host(host), port or DEFAULT_PORTS.get(proto, 5060)), True
 
     def dest_destination(self, dest: str) -> tuple[str, str, int]:
         """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port). Cached: scripts set the
         same $du on every call."""
         hit = self._dest_cache.get(dest)
         if hit is None:
-            hit = self._dest_destination(dest)
-            if len(self._dest_cache) > 4096:
-                self._dest_cache.clear()
-            self._dest_cache[dest] = hit
+            hit, fixed = self._dest_destination(dest)
+            # NAPTR / SRV answers have their own TTL cache and weighted choice: only fixed results are kept here
+            if fixed:
+                if len(self._dest_cache) > 4096:
+                    self._dest_cache.clear()
+                self._dest_cache[dest] = hit
         return hit
 
-    def _dest_destination(self, dest: str) -> tuple[str, str, int]:
+    def _dest_destination(self, dest: str) -> tuple[tuple[str, str, int], bool]:
         if dest.startswith(("sip:", "sips:")):
-            return self.uri_destination(dest)
-        proto = None
+            return self._uri_destination(dest)
         head, sep, rest = dest.partition(":")
         if sep and head.lower() in ("udp", "tcp", "tls"):
-            proto, dest = head.lower(), rest
-        proto_u, ip, port = self.uri_destination("sip:" + dest)
-        return proto or proto_u, ip, port
+            # "proto:host[:port]": a protocol without a port looks up that protocol's SRV record
+            return self._uri_destination(f"sip:{rest};transport={head.lower()}")
+        return self._uri_destination("sip:" + dest)
 
     def response_destination(self, via: Via, src: tuple[str, int]) -> tuple[str, int]:
         """RFC 3261 18.2.2 + RFC 3581: where a response to a request with this top Via goes (unreliable transport)."""

@@ -591,3 +591,28 @@ def run_one_call(tmp_path: Path, script: str, uac: Path, uas: Path) -> dict:
         "uas_port": uas_port,
         "proxy_port": proxy_port,
     }
+
+
+def test_callee_located_by_dns_srv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$du without a port: NAPTR, then SRV _sip._udp, as OpenSIPS's sip_resolvehost (a fake DNS on 127.0.0.1,
+    named by PYSIPS_RESOLV_CONF); the answers are cached for their TTL, not asked per call."""
+    from pysips.net.dns import SRV, T_NAPTR, T_SRV
+    from tests.net.fake_dns import FakeDNS
+
+    proxy_port, uas_port = free_port(), free_port()
+    dns = FakeDNS({("_sip._udp.callee.test", T_SRV): [SRV(0, 0, uas_port, "localhost")]})
+    try:
+        conf = tmp_path / "resolv.conf"
+        conf.write_text(f"nameserver 127.0.0.1:{dns.port}\n")
+        monkeypatch.setenv("PYSIPS_RESOLV_CONF", str(conf))
+        script = STATEFUL.replace('$du = "sip:127.0.0.1:{uas_port}";', '$du = "sip:callee.test";')
+        cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=uas_port, uas2_port=free_port())
+        with PysipsProcess(cfg) as px, callee(tmp_path, "uas_call.xml", uas_port, 10) as uas:
+            uac = caller(tmp_path, "uac_call.xml", proxy_port, 10, rate=20)
+            assert_calls_ok(px, uac, uas)
+            assert len(received(uas.messages, "INVITE")) == 10
+            assert_stops_cleanly(px)
+        assert dns.asked[("callee.test", T_NAPTR)] == 1  # no protocol, no port: NAPTR first
+        assert dns.asked[("_sip._udp.callee.test", T_SRV)] == 1  # then SRV, once for all 10 calls
+    finally:
+        dns.close()
