@@ -1,8 +1,9 @@
 """cfgutils: random events, sleeps, time recurrences, timestamps, set helpers, script locks and $shv.
 
 Locks are no-ops: a pysips worker runs one script at a time to completion, so a lock taken and released inside one
-route run cannot be contended. ``sleep``/``usleep`` ask ``ctx.env.sleep(ctx, seconds)`` (the proxy may suspend the
-message instead of blocking); the base Env only records them.
+route run cannot be contended -- except across a sleep()/usleep(), which `pysips run` turns into a pause of that
+script while others run (pysips/proxy/suspend.py): a sleep inside a locked section is not mutually exclusive here.
+``sleep``/``usleep`` ask ``ctx.env.sleep(ctx, seconds)``; the base Env (check, simulate) only records them.
 
 Module state set from modparams by :func:`init`: the random-event probability, and the initial ``$shv`` / ``$var``
 values (``shvset``/``varset`` "name=i:1" / "name=s:text") exposed by :func:`shared_vars` / :func:`initial_vars`.

@@ -60,6 +60,11 @@ class Core:
         self._myhosts: set[str] = set(self.aliases)
         self._dns: dict[str, str] = {}
         self._resolver: Any = None
+        # scripts that call sleep()/usleep() run in greenlets (pysips.proxy.suspend): key -> greenlet while running
+        from pysips.proxy.suspend import SLEEPING_FUNCTIONS
+
+        self.suspending = bool(SLEEPING_FUNCTIONS & getattr(program, "called", frozenset()))
+        self.running_scripts: dict[Any, Any] = {}
         self._literals: dict[str, bool] = {}
         self._dest_cache: dict[str, tuple[str, str, int]] = {}
         self._advertised: dict[int, tuple[str, int]] = {}
@@ -304,6 +309,20 @@ class Core:
             adv = self._adv_override.get(id(transport))
             if adv is not None:
                 ctx.advertised_address, ctx.advertised_port = adv
+        if self.suspending:
+            # the script may sleep(): it runs in a greenlet of its own (pysips.proxy.suspend); a retransmission
+            # that arrives while it sleeps has no transaction yet and would run the script a second time
+            key = (req.call_id, via.branch, req.method)
+            if key in self.running_scripts:
+                self.stats["drop_requests"] += 1
+                return
+            from pysips.proxy.suspend import run_suspendable
+
+            run_suspendable(self, lambda: self._run_request(ctx), key)
+            return
+        self._run_request(ctx)
+
+    def _run_request(self, ctx: Context) -> None:
         try:
             self.program.run("request", None, ctx)
         except ScriptRuntimeError as e:

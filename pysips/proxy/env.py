@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import trio
@@ -135,12 +136,21 @@ class ProxyEnv(Env):
         return 1
 
     def sleep(self, ctx: Context, seconds: float) -> None:
-        # OpenSIPS blocks its worker; pysips's script runs synchronously inside the event loop, where blocking
-        # would stall every call, and suspending a script is not built yet: say so instead of pausing.
+        """OpenSIPS blocks its worker; pysips parks this script run (pysips.proxy.suspend) and serves the rest
+        meanwhile. startup_route runs before any traffic: there it blocks, as in OpenSIPS."""
+        from pysips.proxy.suspend import suspend
+
+        if suspend(self.core, seconds):
+            return
+        if getattr(ctx, "route_type", None) == "startup":
+            time.sleep(min(seconds, 60.0))
+            return
         if not getattr(self, "_sleep_warned", False):
             self._sleep_warned = True
             self.core.log.warn(
-                "sleep()/usleep() do not pause in pysips yet: the script goes on at once", "cfgutils"
+                f"sleep()/usleep() in {getattr(ctx, 'route_type', None) or 'this'} route does not pause in pysips "
+                "(only request and timer routes can be suspended): the script goes on at once",
+                "cfgutils",
             )
 
     def t_was_cancelled(self, ctx: Context) -> int:
@@ -182,4 +192,9 @@ class ProxyEnv(Env):
     async def _timer_route(self, name: str, interval: int) -> None:
         while True:
             await trio.sleep(interval)
-            self.run_route("timer", name)
+            if self.core.suspending:
+                from pysips.proxy.suspend import run_suspendable
+
+                run_suspendable(self.core, lambda: self.run_route("timer", name))
+            else:
+                self.run_route("timer", name)

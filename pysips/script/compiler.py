@@ -134,6 +134,7 @@ class _Compiler:
         self.cur_file = ""
         self.unimpl_modules: list[str] = []
         self.unimpl_functions: dict[str, str] = {}
+        self.called: set[str] = set()
 
     # ------------------------------------------------------------ diagnostics
 
@@ -176,6 +177,7 @@ class _Compiler:
             prog.routes[key] = CompiledRoute(rd.kind, key[1], body, self.cur_file, rd.pos.line, rd.interval)
         prog.settings = self.settings
         prog.modules = list(self.loaded)
+        prog.called = frozenset(self.called)
         prog.unimplemented = {
             "modules": sorted(self.unimpl_modules),
             "functions": dict(sorted(self.unimpl_functions.items())),
@@ -1107,6 +1109,7 @@ class _Compiler:
             return _make_unimplemented(name, module, node.pos)
         if not ok:
             return _noop_fail
+        self.called.add(name)
         return _make_call(spec.impl, conv, f"{node.pos.file or self.cur_file}:{node.pos.line}", name)
 
     def async_stmt(self, node: A.Call) -> Callable:

@@ -148,6 +148,8 @@ class Program:
     unimplemented: dict[str, object] = field(default_factory=lambda: {"modules": [], "functions": {}})
     # b2b XML scenarios (modparam script_scenario / extern_scenario), loaded by `pysips run`: id -> Scenario
     b2b_scenarios: dict[str, object] = field(default_factory=dict)
+    # every module function the script calls (pysips run suspends scripts in greenlets only when one can sleep)
+    called: frozenset[str] = frozenset()
 
     def configure_env(self, env: object) -> None:
         """Start an Env's $xlog_level / $log_level from the script's xlog_level= / log_level= globals (OpenSIPS
