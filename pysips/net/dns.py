@@ -14,6 +14,8 @@ lookups block the process; the cache keeps them off the path of every request to
                                   for sips), ordered by order then preference; the first whose SRV resolves wins
   then                         -> SRV for UDP (TLS for sips); if none resolves, A record with the default port
 SRV records are ordered by priority, and by weighted random choice within a priority (RFC 2782).
+``locate_all`` gives the whole ordered list, which tm walks on DNS failover (a 503, or a timeout without any
+reply, moves the branch to the next destination, unless t_relay's ``no-dns-failover`` or disable_dns_failover).
 """
 
 from __future__ import annotations
@@ -249,22 +251,26 @@ class Resolver:
     # ---------------------------------------------------------------- addresses
 
     def address(self, host: str) -> str:
-        """The host's address: an IP as is, /etc/hosts, then A records (AAAA too with dns_try_ipv6)."""
+        """The host's first address: an IP as is, /etc/hosts, then A records (AAAA too with dns_try_ipv6)."""
+        return self.addresses(host)[0]
+
+    def addresses(self, host: str) -> list[str]:
+        """Every address of `host`, in the order to try them; DNSError if it has none."""
         host = host.strip("[]")
         if _is_ip(host):
-            return host
+            return [host]
         name = host.lower().rstrip(".")
         known = self._hosts.get(name)
         if known:
             v4 = [a for a in known if ":" not in a]
             if v4 or self.try_ipv6:
-                return (v4 or known)[0]
-        found = self.query(name, T_A)
-        if not found and self.try_ipv6:
-            found = self.query(name, T_AAAA)
+                return v4 + ([a for a in known if ":" in a] if self.try_ipv6 else [])
+        found = [str(a) for a in self.query(name, T_A)]
+        if self.try_ipv6:
+            found += [str(a) for a in self.query(name, T_AAAA)]
         if not found:
             raise DNSError(f"cannot resolve {host}")
-        return str(found[0])
+        return found
 
     # ---------------------------------------------------------------- RFC 3263
 
@@ -272,28 +278,40 @@ class Resolver:
         self, host: str, port: int | None, proto: str | None, sips: bool = False
     ) -> tuple[str, str, int]:
         """(proto, ip, port) of the server for a SIP URI's host / port / transport; DNSError if none."""
+        return self.locate_all(host, port, proto, sips, limit=1)[0]
+
+    def locate_all(
+        self, host: str, port: int | None, proto: str | None, sips: bool = False, limit: int = 16
+    ) -> list[tuple[str, str, int]]:
+        """Every destination in the order they are to be tried: the first is ``locate``'s answer, the rest are
+        what DNS failover moves on to (the next SRV target, the SRV records of the next NAPTR, the next address
+        of a name). At most `limit`; DNSError if there is none."""
         host = host.strip("[]")
         if _is_ip(host):
             proto = proto or ("tls" if sips else "udp")
-            return proto, host, port or DEFAULT_PORTS.get(proto, 5060)
+            return [(proto, host, port or DEFAULT_PORTS.get(proto, 5060))]
         if port:
-            return proto or ("tls" if sips else "udp"), self.address(host), port
+            proto = proto or ("tls" if sips else "udp")
+            return [(proto, ip, port) for ip in self.addresses(host)][:limit]
         if host.lower().rstrip(".") in self._hosts:
             # a name of /etc/hosts has no SRV or NAPTR record: skip the DNS queries (and their delay)
             proto = proto or ("tls" if sips else "udp")
-            return proto, self.address(host), DEFAULT_PORTS.get(proto, 5060)
+            return [(proto, self.address(host), DEFAULT_PORTS.get(proto, 5060))]
+        out: list[tuple[str, str, int]] = []
         if proto is None and self.try_naptr:
             for naptr_proto, replacement in self._naptr(host, sips):
-                found = self._srv(replacement)
-                if found is not None:
-                    return naptr_proto, found[0], found[1]
+                out += [(naptr_proto, ip, p) for ip, p in self._srv_targets(replacement, limit - len(out))]
+                if len(out) >= limit:
+                    return out
+            if out:
+                return out
         proto = proto or ("tls" if sips else "udp")
         prefix = SRV_PREFIX.get(proto)
         if prefix is not None:
-            found = self._srv(prefix + host)
-            if found is not None:
-                return proto, found[0], found[1]
-        return proto, self.address(host), DEFAULT_PORTS.get(proto, 5060)
+            out = [(proto, ip, p) for ip, p in self._srv_targets(prefix + host, limit)]
+            if out:
+                return out
+        return [(proto, ip, DEFAULT_PORTS.get(proto, 5060)) for ip in self.addresses(host)][:limit]
 
     def _naptr(self, host: str, sips: bool) -> list[tuple[str, str]]:
         usable = []
@@ -308,15 +326,18 @@ class Resolver:
         usable.sort(key=lambda u: u[0])
         return [(proto, repl) for _, proto, repl in usable]
 
-    def _srv(self, name: str) -> tuple[str, int] | None:
+    def _srv_targets(self, name: str, limit: int) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
         for rec in order_srv(self.query(name, T_SRV)):
             if rec.target in ("", "."):
                 continue  # "service not available here" (RFC 2782)
             try:
-                return self.address(rec.target), rec.port
+                out += [(ip, rec.port) for ip in self.addresses(rec.target)]
             except DNSError:
                 continue
-        return None
+            if len(out) >= limit:
+                break
+        return out[:limit]
 
 
 def order_srv(records: list[SRV], rand: Callable[[], float] = random.random) -> list[SRV]:

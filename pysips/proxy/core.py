@@ -164,10 +164,11 @@ class Core:
         """(proto, ip, port) a request for `uri` goes to (RFC 3263: a host name without a port is looked up with
         NAPTR / SRV records as OpenSIPS's sip_resolvehost does; pysips.net.dns). Raises OSError when it cannot
         be resolved."""
-        return self._uri_destination(uri)[0]
+        return self._uri_destination(uri)[0][0]
 
-    def _uri_destination(self, uri: URI | str) -> tuple[tuple[str, str, int], bool]:
-        """uri_destination, and whether the answer is fixed (an IP address or an explicit port: no SRV)."""
+    def _uri_destination(self, uri: URI | str, limit: int = 1) -> tuple[list[tuple[str, str, int]], bool]:
+        """Up to `limit` destinations for `uri` in failover order, and whether the answer is fixed (an IP
+        address or an explicit port: no SRV, nothing to fail over to)."""
         if isinstance(uri, str):
             uri = parse_uri(uri)
         maddr = uri.get_param("maddr")
@@ -175,16 +176,34 @@ class Core:
         t = uri.get_param("transport")
         port = uri.port
         if port is None and not self._literal(host):
-            return self.resolver.locate(host, None, t.lower() if t else None, uri.scheme == "sips"), False
+            found = self.resolver.locate_all(host, None, t.lower() if t else None, uri.scheme == "sips", limit)
+            return found, False
         proto = t.lower() if t else ("tls" if uri.scheme == "sips" else "udp")
-        return (proto, self.resolve_host(host), port or DEFAULT_PORTS.get(proto, 5060)), True
+        return [(proto, self.resolve_host(host), port or DEFAULT_PORTS.get(proto, 5060))], True
+
+    def branch_destinations(self, du: str | None, uri: URI | str) -> list[tuple[str, str, int]]:
+        """Where a new tm branch goes ($du, else the R-URI), then where DNS failover may move it: the other SRV
+        targets / addresses of a name located through DNS; just one entry for a fixed destination."""
+        if du:
+            hit = self._dest_cache.get(du)
+            if hit is not None:
+                return [hit]
+            found, fixed = self._dest_destination(du, 16)
+            if fixed:
+                if len(self._dest_cache) > 4096:
+                    self._dest_cache.clear()
+                self._dest_cache[du] = found[0]
+            return found
+        found, _fixed = self._uri_destination(uri, 16)
+        return found
 
     def dest_destination(self, dest: str) -> tuple[str, str, int]:
         """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port). Cached: scripts set the
         same $du on every call."""
         hit = self._dest_cache.get(dest)
         if hit is None:
-            hit, fixed = self._dest_destination(dest)
+            found, fixed = self._dest_destination(dest)
+            hit = found[0]
             # NAPTR / SRV answers have their own TTL cache and weighted choice: only fixed results are kept here
             if fixed:
                 if len(self._dest_cache) > 4096:
@@ -192,14 +211,14 @@ class Core:
                 self._dest_cache[dest] = hit
         return hit
 
-    def _dest_destination(self, dest: str) -> tuple[tuple[str, str, int], bool]:
+    def _dest_destination(self, dest: str, limit: int = 1) -> tuple[list[tuple[str, str, int]], bool]:
         if dest.startswith(("sip:", "sips:")):
-            return self._uri_destination(dest)
+            return self._uri_destination(dest, limit)
         head, sep, rest = dest.partition(":")
         if sep and head.lower() in ("udp", "tcp", "tls"):
             # "proto:host[:port]": a protocol without a port looks up that protocol's SRV record
-            return self._uri_destination(f"sip:{rest};transport={head.lower()}")
-        return self._uri_destination("sip:" + dest)
+            return self._uri_destination(f"sip:{rest};transport={head.lower()}", limit)
+        return self._uri_destination("sip:" + dest, limit)
 
     def response_destination(self, via: Via, src: tuple[str, int]) -> tuple[str, int]:
         """RFC 3261 18.2.2 + RFC 3581: where a response to a request with this top Via goes (unreliable transport)."""

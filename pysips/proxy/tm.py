@@ -31,6 +31,8 @@ from pysips.sip.transaction import (
     new_branch,
 )
 
+NO_DNS_FAILOVER = 0x04  # t_relay flag "no-dns-failover" (pysips.modules.tm.T_RELAY_FLAGS)
+
 
 def _int(v: Any, default: int) -> int:
     try:
@@ -94,6 +96,7 @@ class Branch:
         "timer",
         "ringing",
         "uri",
+        "alternatives",
     )
 
     def __init__(self, uas: UAS, idx: int, request: Request, transport: Any, dest: tuple, uri: str) -> None:
@@ -109,6 +112,8 @@ class Branch:
         self.timer: Any = None
         self.ringing = False
         self.uri = uri
+        # DNS failover: the destinations this branch moves on to after a 503 or a timeout without any reply
+        self.alternatives: list[tuple[str, str, int]] = []
 
 
 class TM:
@@ -318,8 +323,11 @@ class TM:
             ctx.branches = []
         sent = 0
         last_err = -3
+        failover = not (int(flags or 0) & NO_DNS_FAILOVER) and not self.core.settings.get(
+            "disable_dns_failover"
+        )
         for uri, du in targets:
-            rc = self._new_branch(uas, ctx, req, uri, du)
+            rc = self._new_branch(uas, ctx, req, uri, du, failover)
             if rc > 0:
                 sent += 1
             else:
@@ -327,10 +335,17 @@ class TM:
         self._flush()
         return 1 if sent else last_err
 
-    def _new_branch(self, uas: UAS, ctx: Any, req: Request, uri: Any, du: str | None) -> int:
+    def _new_branch(
+        self, uas: UAS, ctx: Any, req: Request, uri: Any, du: str | None, failover: bool = False
+    ) -> int:
         core = self.core
         try:
-            proto, ip, port = core.dest_destination(du) if du else core.uri_destination(uri)
+            if failover:
+                dests = core.branch_destinations(du, uri)
+                proto, ip, port = dests[0]
+            else:
+                dests = []
+                proto, ip, port = core.dest_destination(du) if du else core.uri_destination(uri)
         except (OSError, SIPParseError, ValueError) as e:
             self.log.error(f"t_relay: bad destination {du or uri}: {e}", "tm")
             return -4
@@ -354,6 +369,8 @@ class TM:
             self._double_rr(out, ctx, transport)
         out.push_via(core.make_via(transport, new_branch()))
         branch = Branch(uas, len(uas.branches), out, transport, (ip, port), str(uri))
+        if len(dests) > 1:
+            branch.alternatives = dests[1:]
         uas.branches.append(branch)
         for cb in self.callbacks["request_out"]:
             cb(uas, branch, out, ctx)
@@ -530,6 +547,12 @@ class TM:
         if not first:
             return
         branch.final = resp
+        if (
+            branch.alternatives
+            and not uas.cancelled
+            and (status == 503 or (status == 408 and branch.local and not branch.ringing))
+        ):
+            self._dns_failover(branch)
         if status >= 600:
             self._cancel_others(uas, branch)
         if uas.final_sent:
@@ -582,6 +605,36 @@ class TM:
         for b in uas.branches:
             if b is not winner and b.final is None and b.txn is not None:
                 self.layer.cancel(b.txn, now, [("Reason", 'SIP;cause=200;text="Call completed elsewhere"')])
+
+    def _dns_failover(self, failed: Branch) -> None:
+        """The next DNS destination of a branch that got a 503 or no reply at all (OpenSIPS tm's DNS failover):
+        the same request, a new Via branch, a new client transaction; the failed one stays among the finals in
+        case every destination fails."""
+        core = self.core
+        uas = failed.uas
+        while failed.alternatives:
+            (proto, ip, port), rest = failed.alternatives[0], failed.alternatives[1:]
+            failed.alternatives = []
+            transport = core.pick_transport(proto, ip)
+            if transport is None:
+                failed.alternatives = rest
+                continue
+            out = failed.request.copy()
+            out.pop_via()
+            out.push_via(core.make_via(transport, new_branch()))
+            branch = Branch(uas, len(uas.branches), out, transport, (ip, port), failed.uri)
+            branch.alternatives = rest
+            uas.branches.append(branch)
+            now = self.now()
+            txn = self.layer.new_client_transaction(out, (ip, port), now, transport=transport.proto.upper())
+            txn.user_data = branch
+            branch.txn = txn
+            branch.timer = self.timers.schedule(
+                now + self.fr_timeout, lambda _n, b=branch: self._fr_expired(b)
+            )
+            core.stats["fwd_requests"] += 1
+            self.log.info(f"DNS failover: {failed.uri} -> {proto}:{ip}:{port}", "tm")
+            return
 
     def _restart_fr(self, branch: Branch, seconds: float) -> None:
         if branch.timer is not None:

@@ -616,3 +616,54 @@ def test_callee_located_by_dns_srv(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert dns.asked[("_sip._udp.callee.test", T_SRV)] == 1  # then SRV, once for all 10 calls
     finally:
         dns.close()
+
+
+@pytest.mark.parametrize("failover", [True, False], ids=["dns-failover", "no-dns-failover"])
+def test_dns_failover_to_the_next_srv_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failover: bool
+) -> None:
+    """Two SRV targets: the first answers 503, tm moves the branch to the second (OpenSIPS tm's DNS failover)
+    before any failure_route; with t_relay("no-dns-failover") the caller gets the 503."""
+    from pysips.net.dns import SRV, T_SRV
+    from tests.net.fake_dns import FakeDNS
+
+    proxy_port, bad_port, good_port = free_port(), free_port(), free_port()
+    dns = FakeDNS(
+        {
+            ("_sip._udp.callee.test", T_SRV): [
+                SRV(10, 0, good_port, "localhost"),
+                SRV(0, 0, bad_port, "localhost"),
+            ]
+        }
+    )
+    try:
+        conf = tmp_path / "resolv.conf"
+        conf.write_text(f"nameserver 127.0.0.1:{dns.port}\n")
+        monkeypatch.setenv("PYSIPS_RESOLV_CONF", str(conf))
+        relay = "t_relay()" if failover else 't_relay("no-dns-failover")'
+        script = STATEFUL.replace('$du = "sip:127.0.0.1:{uas_port}";', '$du = "sip:callee.test";').replace(
+            "if (!t_relay()) send_reply(500", f"if (!{relay}) send_reply(500"
+        )
+        cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=good_port, uas2_port=free_port())
+        busy = tmp_path / "uas_503.xml"
+        busy.write_text(
+            (SCENARIOS / "uas_busy.xml").read_text().replace("486 Busy Here", "503 Service Unavailable")
+        )
+        calls = 5
+        with PysipsProcess(cfg) as px, callee(tmp_path, str(busy), bad_port, calls, name="bad") as bad:
+            if failover:
+                with callee(tmp_path, "uas_call.xml", good_port, calls, name="good") as good:
+                    uac = caller(tmp_path, "uac_call.xml", proxy_port, calls, rate=10)
+                    assert_calls_ok(px, uac, bad, good)
+                    assert len(received(good.messages, "INVITE")) == calls
+                assert "DNS failover" in px.output()
+            else:
+                uac_503 = tmp_path / "uac_503.xml"
+                uac_503.write_text((SCENARIOS / "uac_timeout.xml").read_text().replace('"408"', '"503"'))
+                uac = caller(tmp_path, str(uac_503), proxy_port, calls, rate=10)
+                assert_calls_ok(px, uac, bad)
+                assert "DNS failover" not in px.output()
+            assert len(received(bad.messages, "INVITE")) == calls  # priority 0 first, every time
+            assert_stops_cleanly(px)
+    finally:
+        dns.close()
