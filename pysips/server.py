@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import gc
 import os
 import re
@@ -110,6 +111,11 @@ def run_main(args: Any) -> int:
     logger = Logger(log_level, xlog_level, use_syslog=syslog)
     try:
         sockets = sockets_from(script, args.listen)
+        if any(spec.proto == "tls" for spec in sockets):
+            # certificates and keys are read once here, so a bad file refuses the start before any worker forks
+            from pysips.modules.tls_mgm import tls_config
+
+            tls_config(program)
     except ConfigError as e:
         print(f"pysips: {e}", file=sys.stderr)
         return 1
@@ -118,6 +124,14 @@ def run_main(args: Any) -> int:
         "advertised_port": _int((g.get("advertised_port") or [0])[-1], 0) or None,
         "aliases": [str(a).split(":")[0] for a in g.get("alias", [])],
         "max_while_loops": _int((g.get("max_while_loops") or [10000])[-1], 10000),
+        # OpenSIPS resolver globals (resolve.c defaults: NAPTR on, IPv6 off, DNS failover on)
+        "dns": {
+            "try_naptr": _yes(g.get("dns_try_naptr"), True),
+            "try_ipv6": _yes(g.get("dns_try_ipv6"), False),
+            "retr_time": max(1, _int((g.get("dns_retr_time") or [2])[-1], 2)),
+            "retr_no": max(1, _int((g.get("dns_retr_no") or [2])[-1], 2)),
+        },
+        "disable_dns_failover": _yes(g.get("disable_dns_failover"), False),
     }
     # A busy server holds tens of thousands of small objects (transactions, dialogs) for tens of seconds: with the
     # default thresholds the cyclic GC rescans them all many times a second. Everything loaded so far lives
@@ -208,11 +222,34 @@ async def serve(
         workers.attach(core)
         udp_cls, tcp_cls, on_udp = ReusePortUDPTransport, ReusePortTCPTransport, workers.on_datagram
         first = workers.id == 0
+    tls = None
+    if any(spec.proto == "tls" for spec in sockets):
+        from pysips.modules.tls_mgm import tls_config
+
+        tls = tls_config(program)  # ConfigError (no tls_mgm / proto_tls, bad files) refuses the start
     async with trio.open_nursery() as nursery:
         await nursery.start(timers.serve)
         for spec in sockets:
             udp = spec.proto == "udp"
-            transport = udp_cls(spec.host, spec.port) if udp else tcp_cls(spec.host, spec.port)
+            # a TCP / TLS connect that fails after a send was queued fails the waiting tm branches at once
+            on_send_error = functools.partial(_send_failed, core, spec.proto)
+            if udp:
+                transport = udp_cls(spec.host, spec.port)
+            elif spec.proto == "tls":
+                from pysips.net import TLSTransport
+
+                server_ctx, client_ctx = tls.contexts(spec.host, spec.port)
+                transport = TLSTransport(
+                    spec.host,
+                    spec.port,
+                    server_ctx=server_ctx,
+                    client_ctx=client_ctx,
+                    handshake_timeout=tls.handshake_timeout,
+                    reuse_port=workers is not None,
+                    on_send_error=on_send_error,
+                )
+            else:
+                transport = tcp_cls(spec.host, spec.port, on_send_error=on_send_error)
             try:
                 await nursery.start(transport.serve, on_udp if udp else core.on_message)
             except OSError as e:
@@ -248,6 +285,21 @@ async def serve(
                 nursery.cancel_scope.cancel()
                 break
     return 0
+
+
+def _yes(values: list | None, default: bool) -> bool:
+    """A boolean global (``yes`` / ``no`` / ``on`` / ``off`` / 1 / 0), its last setting."""
+    if not values:
+        return default
+    v = values[-1]
+    if isinstance(v, str):
+        return v.strip().lower() in ("yes", "on", "true", "1")
+    return bool(v)
+
+
+def _send_failed(core: Any, proto: str, addr: tuple, exc: BaseException) -> None:
+    if core.tm is not None:
+        core.tm.on_send_error(proto, addr)
 
 
 async def start_module_services(

@@ -1,14 +1,19 @@
-"""proto_tls: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""proto_tls: the TLS transport's modparams (``socket=tls:...`` listeners are pysips.net.TLSTransport).
+
+``tls_handshake_timeout`` (ms) bounds each connection's handshake; certificates and verification come from
+tls_mgm (pysips/modules/tls_mgm.py). The other parameters are accepted and have no effect: sends never block
+(``tls_send_timeout``), CRLF keep-alives are always answered, tracing is not done."""
 
 from __future__ import annotations
 
 from pysips.modules import INT, REQUEST, STR, FunctionSpec, ModParamSpec, ModuleSpec
+from pysips.modules.tls_mgm import is_peer_verified
 
 MODULE = ModuleSpec.build(
     "proto_tls",
-    doc="declarations only: no function is implemented yet",
+    doc="TLS transport parameters (tls_handshake_timeout); certificates come from tls_mgm",
     functions=[
-        FunctionSpec("is_peer_verified", (), None, frozenset({REQUEST})),
+        FunctionSpec("is_peer_verified", (), is_peer_verified, frozenset({REQUEST})),
     ],
     params=[
         ModParamSpec("tls_port", INT),

@@ -1,14 +1,13 @@
-"""tls_wolfssl: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""tls_wolfssl: the TLS library OpenSIPS's tls_mgm / proto_tls run on. pysips always uses Python's ssl module (OpenSSL),
+so loading this module is accepted and changes nothing (tls_mgm's modparams configure TLS)."""
 
 from __future__ import annotations
 
-from pysips.modules import ALL_ROUTES, FunctionSpec, ModuleSpec
+from pysips.modules import ModuleSpec
 
 MODULE = ModuleSpec.build(
     "tls_wolfssl",
-    doc="declarations only: no function is implemented yet",
-    functions=[
-        FunctionSpec("load_tls_wolfssl", (), None, ALL_ROUTES),
-    ],
+    doc="TLS backend: accepted, no effect (pysips uses Python's ssl module)",
+    functions=[],
     params=[],
 )

@@ -92,6 +92,7 @@ class TCPTransport:
     (the queued data is dropped). Callbacks run synchronously in the transport's tasks and must not block.
     ``crlf_pingpong``: answer a CRLFCRLF keep-alive with CRLF (RFC 5626; OpenSIPS ``tcp_crlf_pingpong``).
     Addresses are ``(ip, port)`` with an IP literal; IPv6 peers are reported as 2-tuples too.
+    ``reuse_port``: the listener joins the SO_REUSEPORT group of its address (worker processes).
     Counters: ``received``, ``sent`` (messages written), ``send_drops``, ``framing_errors``.
     """
 
@@ -111,6 +112,7 @@ class TCPTransport:
         on_error: OnError | None = None,
         on_send_error: OnSendError | None = None,
         framer_factory: Callable[[int], Framer] = _default_framer_factory,
+        reuse_port: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -123,6 +125,8 @@ class TCPTransport:
         self.on_error = on_error
         self.on_send_error = on_send_error
         self.framer_factory = framer_factory
+        # join the SO_REUSEPORT group of the address (worker processes share the listening port)
+        self.reuse_port = reuse_port
         self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.local: tuple[str, int] | None = None
         self.connections: dict[tuple[str, int], TCPConnection] = {}
@@ -147,6 +151,8 @@ class TCPTransport:
         sock = trio.socket.socket(self.family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             await sock.bind((self.host, self.port))
             sock.listen(self.backlog)
         except BaseException:
@@ -232,20 +238,33 @@ class TCPTransport:
                     conn.addr[0], conn.addr[1], local_address=self._source_ip(conn.addr[0])
                 )
         except (OSError, trio.TooSlowError) as exc:
-            dropped = len(conn.queue)
-            conn.queue.clear()
-            conn.closed = True
-            if self.connections.get(conn.addr) is conn:
-                del self.connections[conn.addr]
-            log.debug("tcp connect to %s failed: %r (%d queued messages dropped)", conn.addr, exc, dropped)
-            self.send_drops += dropped
-            if self.on_send_error is not None:
-                try:
-                    self.on_send_error(conn.addr, exc)
-                except Exception:
-                    log.exception("tcp on_send_error failed")
+            self._outgoing_failed(conn, exc, "connect")
             return
         await self._run_connection(conn)
+
+    def _outgoing_failed(self, conn: TCPConnection, exc: BaseException, what: str) -> None:
+        """An outgoing connection could not be set up: drop its queued data and tell ``on_send_error``."""
+        dropped = len(conn.queue)
+        conn.queue.clear()
+        conn.closed = True
+        if self.connections.get(conn.addr) is conn:
+            del self.connections[conn.addr]
+        log.debug(
+            "%s %s to %s failed: %r (%d queued messages dropped)", self.proto, what, conn.addr, exc, dropped
+        )
+        self.send_drops += dropped
+        if self.on_send_error is not None:
+            try:
+                self.on_send_error(conn.addr, exc)
+            except Exception:
+                log.exception("%s on_send_error failed", self.proto)
+
+    async def _secure(self, stream: Any, conn: TCPConnection) -> Any:
+        """Set up the connection's byte stream before any read or write (TLS: the handshake); runs in the
+        connection's own task, so a slow peer never holds up the accept loop, and data queued on an outgoing
+        connection waits for it. Returns the stream to use, or None to close the connection (the override has
+        then counted and reported the failure). Plain TCP: the stream as is."""
+        return stream
 
     def _source_ip(self, dest_host: str) -> str | None:
         # Connect from the listening IP (as OpenSIPS does) so the peer sees the address we advertise; a wildcard
@@ -261,6 +280,11 @@ class TCPTransport:
             if not conn.closed:
                 with trio.CancelScope(deadline=trio.current_time() + conn.idle_timeout) as scope:
                     conn.scope = scope
+                    secured = await self._secure(stream, conn)
+                    if secured is None:
+                        return
+                    # closing the secured stream closes the raw one under it too
+                    stream = conn.stream = secured
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._writer, conn, stream)
                         await self._reader(conn, stream)

@@ -176,7 +176,9 @@ class Core:
         t = uri.get_param("transport")
         port = uri.port
         if port is None and not self._literal(host):
-            found = self.resolver.locate_all(host, None, t.lower() if t else None, uri.scheme == "sips", limit)
+            found = self.resolver.locate_all(
+                host, None, t.lower() if t else None, uri.scheme == "sips", limit
+            )
             return found, False
         proto = t.lower() if t else ("tls" if uri.scheme == "sips" else "udp")
         return [(proto, self.resolve_host(host), port or DEFAULT_PORTS.get(proto, 5060))], True
@@ -414,7 +416,7 @@ class Core:
         else:
             dest = (
                 nxt.received or self.resolve_host(nxt.host),
-                int(nxt.rport) if nxt.rport else nxt.port or 5060,
+                int(nxt.rport) if nxt.rport else nxt.port or DEFAULT_PORTS.get(proto, 5060),
             )
         out.send(resp.to_bytes(), dest)
         self.stats["fwd_replies"] += 1

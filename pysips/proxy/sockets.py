@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from pysips.errors import ConfigError
 
-PROTOS = ("udp", "tcp")
+PROTOS = ("udp", "tcp", "tls")
+# a spec without a port: TLS listens on 5061 (OpenSIPS proto_tls tls_port), the others on `default_port`
+PROTO_PORTS = {"tls": 5061}
 _SPEC = re.compile(
     r"""^\s*(?:(?P<proto>[a-zA-Z]+):)?
         (?P<host>\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+)
@@ -32,15 +34,17 @@ class SocketSpec:
 
 
 def parse_socket(text: str, default_port: int = 5060) -> SocketSpec:
-    """Parse ``[proto:]host[:port] [as host[:port]] [use_workers N] [tag ID] ...`` (OpenSIPS socket syntax)."""
+    """Parse ``[proto:]host[:port] [as host[:port]] [use_workers N] [tag ID] ...`` (OpenSIPS socket syntax).
+
+    A spec without a port gets `default_port` (the ``port`` global), TLS 5061."""
     m = _SPEC.match(text.strip().strip('"'))
     if not m:
         raise ConfigError(f"bad socket definition {text!r}")
     proto = (m.group("proto") or "udp").lower()
     if proto not in PROTOS:
-        raise ConfigError(f"socket {text!r}: protocol {proto!r} is not supported by pysips (udp, tcp)")
+        raise ConfigError(f"socket {text!r}: protocol {proto!r} is not supported by pysips (udp, tcp, tls)")
     host = m.group("host").strip("[]")
-    port = int(m.group("port") or default_port)
+    port = int(m.group("port") or PROTO_PORTS.get(proto, default_port))
     adv_host = adv_port = tag = None
     words = m.group("rest").split()
     i = 0

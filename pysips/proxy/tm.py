@@ -154,6 +154,18 @@ class TM:
             while self.layer.server_count or self.layer.client_count:
                 await trio.sleep(0.05)
 
+    def on_send_error(self, proto: str, addr: tuple) -> None:
+        """A TCP / TLS connection to `addr` could not be opened (refused, handshake failed) after its data was
+        queued: the branches waiting on it fail now with a local 503 (DNS failover may move them on) instead of
+        at their fr_timeout."""
+        now = trio.current_time()
+        dest = (addr[0], addr[1])
+        for txn in list(self.layer._client.values()):
+            ud = txn.user_data
+            if type(ud) is Branch and ud.final is None and ud.dest == dest and ud.transport.proto == proto:
+                self.layer.transport_error(txn, now)
+        self._flush()
+
     # ---------------------------------------------------------------- plumbing
 
     def _flush(self) -> None:

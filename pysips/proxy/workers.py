@@ -204,32 +204,9 @@ class ReusePortTCPTransport(TCPTransport):
     """A TCPTransport whose listener joins the SO_REUSEPORT group (the kernel spreads new connections); a
     connection stays with the worker that accepted or opened it."""
 
-    async def serve(self, on_message: Any, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        sock = trio.socket.socket(self.family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            await sock.bind((self.host, self.port))
-            sock.listen(self.backlog)
-        except BaseException:
-            sock.close()
-            raise
-        listener = trio.SocketListener(sock)
-        name = sock.getsockname()
-        self.local = (name[0], name[1])
-        self._on_message = on_message
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                self._listener = listener
-                task_status.started(self.local)
-                await self._accept_loop(listener, nursery)
-        finally:
-            self._nursery = None
-            self._listener = None
-            self.connections.clear()
-            with trio.CancelScope(shield=True):
-                await listener.aclose()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("reuse_port", True)
+        super().__init__(*args, **kwargs)
 
 
 class SharedVars(dict):

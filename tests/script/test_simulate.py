@@ -72,6 +72,7 @@ EXAMPLE_OUTCOMES = {
     "loadbalancer.cfg": ("reply", 503),
     "b2b-top-hiding.cfg": ("b2b_init_request", None),
     "seed-balance.cfg": ("b2b_init_request", None),
+    "tls.cfg": ("relay", None),
 }
 
 
