@@ -667,3 +667,37 @@ def test_dns_failover_to_the_next_srv_target(
             assert_stops_cleanly(px)
     finally:
         dns.close()
+
+
+def test_tcp_connect_refused_fails_the_branch_at_once(tmp_path: Path) -> None:
+    """A TCP next hop that refuses the connection: the branch gets a local 503 right away (not a 408 at
+    fr_timeout), as OpenSIPS reports a send failure."""
+    proxy_port, tcp_port, dead_port = free_port(), free_port("tcp"), free_port("tcp")
+    cfg = tmp_path / "refused.cfg"
+    cfg.write_text(
+        f"""
+socket=udp:127.0.0.1:{proxy_port}
+socket=tcp:127.0.0.1:{tcp_port}
+loadmodule "tm.so"
+loadmodule "sl.so"
+modparam("tm", "fr_timeout", 5)
+route {{
+    $du = "sip:127.0.0.1:{dead_port};transport=tcp";
+    t_relay();
+}}
+"""
+    )
+    with PysipsProcess(cfg), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        s.settimeout(4)
+        req = (
+            f"OPTIONS sip:x@127.0.0.1:{proxy_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1;rport;branch=z9hG4bK-refused1\r\n"
+            "From: <sip:t@127.0.0.1>;tag=r1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: refused1@test\r\n"
+            "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        t0 = time.monotonic()
+        s.sendto(req.encode(), (HOST, proxy_port))
+        reply = s.recv(65535).decode()
+        assert reply.startswith("SIP/2.0 503"), reply
+        assert time.monotonic() - t0 < 2.0
