@@ -47,6 +47,7 @@ class ParamSpec:
     name: str = ""
     route_kind: str = "request"  # for ROUTE params
     fixup: Callable | None = None  # load-time conversion of a constant value; raises ValueError(message)
+    raw: bool = False  # a quoted string is passed as written ("$avp(x)" names a variable), not formatted
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,9 @@
-"""avpops: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""avpops: is_avp_set() is implemented; the other functions are declarations from the OpenSIPS 1.x-3.4 export tables."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from pysips.modules import (
     ALL_ROUTES,
@@ -21,9 +24,27 @@ from pysips.modules import (
     ParamSpec,
 )
 
+_AVP = re.compile(r"\s*\$avp\(([^)\[\]]+)\)(?:\[(\d+)\])?\s*")
+
+
+def avp_name_fixup(value: Any) -> tuple[str, int | None]:
+    """'$avp(name)' or '$avp(name)[i]' -> (name, index or None)."""
+    m = _AVP.fullmatch(str(value))
+    if m is None:
+        raise ValueError(f"expected an AVP such as $avp(name), got {value!r}")
+    return m.group(1), int(m.group(2)) if m.group(2) is not None else None
+
+
+def w_is_avp_set(ctx: Any, name: tuple[str, int | None]) -> int:
+    """True when the AVP (or its value at the index) exists; OpenSIPS counts a set AVP even when empty."""
+    avp, idx = name
+    n = ctx.avps.count(avp)
+    return 1 if (n > 0 if idx is None else n > idx) else -1
+
+
 MODULE = ModuleSpec.build(
     "avpops",
-    doc="declarations only: no function is implemented yet",
+    doc="is_avp_set only; the rest is declared",
     functions=[
         FunctionSpec(
             "avp_db_query",
@@ -116,8 +137,8 @@ MODULE = ModuleSpec.build(
         ),
         FunctionSpec(
             "is_avp_set",
-            (ParamSpec(STR, name="name"),),
-            None,
+            (ParamSpec(STR, name="name", raw=True, fixup=avp_name_fixup),),
+            w_is_avp_set,
             frozenset({REQUEST, FAILURE, ONREPLY, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
         ),
         FunctionSpec(

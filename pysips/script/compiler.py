@@ -1357,7 +1357,7 @@ class _Compiler:
                 if kind == M.STR and self.gen >= 3:
                     self._gen3_kind_warning(label, where, f'write "{v}"')
                 res = (True, v if kind == M.ANY else str(v))
-            elif a.quote == '"':
+            elif a.quote == '"' and not pspec.raw:
                 f = self.fmt(a)
                 if f is None:
                     return None

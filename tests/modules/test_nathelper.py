@@ -26,7 +26,9 @@ PUBLIC = NATED.replace(b"192.168.1.20", b"203.0.113.5").replace(b":5062", b":506
 
 
 def ctx(data: bytes = NATED, src: tuple[str, int] = ("203.0.113.9", 40000), proto: str = "udp") -> Context:
-    msg = parse_message(data.replace(b"Content-Length: 78", b"Content-Length: %d" % len(data.split(b"\r\n\r\n")[1])))
+    msg = parse_message(
+        data.replace(b"Content-Length: 78", b"Content-Length: %d" % len(data.split(b"\r\n\r\n")[1]))
+    )
     return Context(msg, src=src, proto=proto, local=("127.0.0.1", 5060), env=Env())
 
 

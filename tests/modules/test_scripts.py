@@ -90,3 +90,25 @@ def test_2x_script() -> None:
     assert str(c.msg.ruri) == "sip:carol@10.0.0.7"
     assert c.t_on_failure == "1" and c.flags == 2
     assert [a["flags"] for a in c.env.actions if a["kind"] == "relay"] == [2]
+
+
+def test_is_avp_set_takes_the_avp_name_as_written() -> None:
+    """is_avp_set("$avp(x)"): the quoted parameter names the AVP (not its value), with an optional index."""
+    prog = _compile(
+        r"""
+loadmodule "avpops.so"
+route {
+    if (is_avp_set("$avp(none)")) $var(r) = "wrong";
+    $avp(x) = "";
+    if (is_avp_set("$avp(x)") && !is_avp_set("$avp(x)[1]")) $var(r) = "set";
+    $avp(x) = "second";
+    if (is_avp_set("$avp(x)[1]")) $var(r) = $var(r) + ",two";
+}
+"""
+    )
+    c = make_ctx()
+    prog.run("request", None, c)
+    assert c.vars["r"] == "set,two"
+    script, _ = parser.parse_text('loadmodule "avpops.so"\nroute { is_avp_set("x"); }\n')
+    _, errs = compiler.compile_script(script)
+    assert any("expected an AVP" in e.message for e in errs)
