@@ -1,7 +1,13 @@
-"""auth_db: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""auth_db: www_authorize / proxy_authorize against a db_text subscriber table (user_column, domain_column,
+password_column = HA1 unless calculate_ha1, use_domain), with OpenSIPS's return codes (1, -1 user, -2 password,
+-3 stale nonce, -4 no credentials, -5 error). The URI / membership checks are declared only.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from pysips.db.dbtext import DBTextError, open_db
 from pysips.modules import (
     FAILURE,
     INT,
@@ -14,21 +20,90 @@ from pysips.modules import (
     ModuleSpec,
     ParamSpec,
 )
+from pysips.modules.auth import AUTH_ERROR, check_credentials
+from pysips.modules.core import log_error
+
+# ---------------------------------------------------------------------------------------------- implementation
+
+_conf: dict[str, Any] = {"db_url": None}
+_tables: dict[str, Any] = {}
+
+
+def init(params: dict[str, Any]) -> None:
+    """Script load: where the subscriber tables are and how their columns are named (OpenSIPS's defaults)."""
+    _conf.update(
+        db_url=params.get("db_url"),
+        user=params.get("user_column") or "username",
+        domain=params.get("domain_column") or "domain",
+        password=params.get("password_column") or "ha1",
+        calculate_ha1=bool(int(params.get("calculate_ha1") or 0)),
+        use_domain=bool(int(params.get("use_domain") or 0)),
+    )
+    _tables.clear()
+
+
+def _subscribers(ctx: Any, table: str) -> dict[tuple[str, str], str] | None:
+    """(user, domain) -> stored secret of a db_text table, read once per table; None when it cannot be read."""
+    cached = _tables.get(table)
+    if cached is not None:
+        return cached
+    url = _conf.get("db_url")
+    try:
+        rows = open_db(str(url)).table(table).rows if url else None
+    except DBTextError as e:
+        log_error(ctx, f"auth_db: cannot read table {table!r}: {e}")
+        rows = None
+    if rows is None:
+        if url and not _conf.get("said"):
+            log_error(ctx, f"auth_db: db_url {url!r}: only db_text (text:///dir) is available")
+            _conf["said"] = True
+        return None
+    out: dict[tuple[str, str], str] = {}
+    for row in rows:
+        user, domain, secret = row.get(_conf["user"]), row.get(_conf["domain"]), row.get(_conf["password"])
+        if user is not None and secret is not None:
+            out[(str(user), str(domain or ""))] = str(secret)
+    _tables[table] = out
+    return out
+
+
+def _authorize(ctx: Any, realm: str, table: str, proxy: bool) -> int:
+    subs = _subscribers(ctx, table)
+    if subs is None:
+        return AUTH_ERROR
+
+    def ha1_of(user: str, realm: str) -> tuple[str | None, bool]:
+        if _conf["use_domain"]:
+            secret = subs.get((user, realm))
+        else:
+            secret = next((v for (u, _d), v in subs.items() if u == user), None)
+        return secret, not _conf["calculate_ha1"]
+
+    return check_credentials(ctx, realm, proxy, ha1_of)
+
+
+def w_www_authorize(ctx: Any, realm: str, table: str) -> int:
+    return _authorize(ctx, realm, table, False)
+
+
+def w_proxy_authorize(ctx: Any, realm: str, table: str) -> int:
+    return _authorize(ctx, realm, table, True)
+
 
 MODULE = ModuleSpec.build(
     "auth_db",
-    doc="declarations only: no function is implemented yet",
+    doc="www_authorize / proxy_authorize over db_text; the rest declared",
     functions=[
         FunctionSpec(
             "www_authorize",
             (ParamSpec(STR, name="realm"), ParamSpec(STR, name="table")),
-            None,
+            w_www_authorize,
             frozenset({REQUEST}),
         ),
         FunctionSpec(
             "proxy_authorize",
             (ParamSpec(STR, name="realm"), ParamSpec(STR, name="table")),
-            None,
+            w_proxy_authorize,
             frozenset({REQUEST}),
         ),
         FunctionSpec(

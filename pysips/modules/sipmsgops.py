@@ -95,7 +95,8 @@ def method_of(msg: Any) -> str | None:
     return cseq.method if cseq is not None else None
 
 
-def _reply_headers(ctx: Any) -> list[str]:
+def reply_headers(ctx: Any) -> list[str]:
+    """The header lines the next reply built for this message gets (append_to_reply, auth challenges...)."""
     lst = getattr(ctx, "reply_headers", None)
     if lst is None:
         lst = ctx.reply_headers = []
@@ -108,12 +109,12 @@ def _reply_headers(ctx: Any) -> list[str]:
 def w_append_to_reply(ctx: Any, text: str) -> int:
     if not text:
         return -1
-    _reply_headers(ctx).append(text if text.endswith("\n") else text + "\r\n")
+    reply_headers(ctx).append(text if text.endswith("\n") else text + "\r\n")
     return 1
 
 
 def w_append_time(ctx: Any) -> int:
-    _reply_headers(ctx).append(f"Date: {formatdate(time.time(), usegmt=True)}\r\n")
+    reply_headers(ctx).append(f"Date: {formatdate(time.time(), usegmt=True)}\r\n")
     return 1
 
 
