@@ -40,6 +40,7 @@ def init(params: dict[str, Any]) -> None:
         use_domain=bool(int(params.get("use_domain") or 0)),
     )
     _tables.clear()
+    _user_tables.clear()
 
 
 def _subscribers(ctx: Any, table: str) -> dict[tuple[str, str], str] | None:
@@ -82,6 +83,65 @@ def _authorize(ctx: Any, realm: str, table: str, proxy: bool) -> int:
     return check_credentials(ctx, realm, proxy, ha1_of)
 
 
+# ---- the URI checks (auth_db 3.x; the uri / uri_db modules of 1.x-2.x use the same code with their own db_url)
+
+_user_tables: dict[tuple[str, str], set[tuple[str, str]]] = {}
+
+
+def users_of(ctx: Any, url: str | None, table: str) -> set[tuple[str, str]] | None:
+    """(username, domain) pairs of a db_text table (read once); None when it cannot be read (said once)."""
+    key = (str(url), table)
+    cached = _user_tables.get(key)
+    if cached is not None:
+        return cached
+    try:
+        rows = open_db(str(url)).table(table).rows if url else None
+    except DBTextError as e:
+        if not _conf.get(("said", key)):
+            log_error(ctx, f"cannot read table {table!r}: {e}")
+            _conf[("said", key)] = True
+        return None
+    if rows is None:
+        return None
+    out = {(str(r.get("username") or ""), str(r.get("domain") or "").lower()) for r in rows}
+    _user_tables[key] = out
+    return out
+
+
+def uri_exists(ctx: Any, url: str | None, table: str, uri: Any, use_domain: bool) -> int:
+    """does_uri_exist: 1 when the URI's user (and host, with use_domain) is a subscriber, -1 if not, -2 on error."""
+    from pysips.sip.uri import parse_uri
+
+    users = users_of(ctx, url, table)
+    if users is None:
+        return -2
+    try:
+        u = parse_uri(uri) if isinstance(uri, str) else uri
+    except Exception:
+        return -1
+    if u is None or not u.user:
+        return -1
+    if use_domain:
+        return 1 if (u.user, u.host.lower()) in users else -1
+    return 1 if any(user == u.user for user, _d in users) else -1
+
+
+def matches_credentials(ctx: Any, which: str) -> int:
+    """check_to / check_from: the To / From URI user is the one the request authenticated as (digest username,
+    host = realm), 1 or -1 (not authenticated, or another user)."""
+    au = getattr(ctx, "auth_user", None)
+    msg = ctx.request_msg()
+    if au is None or msg is None:
+        return -1
+    na = msg.to if which == "to" else msg.from_
+    return 1 if na.uri.user == au[0] and na.uri.host.lower() == au[1].lower() else -1
+
+
+def w_db_does_uri_exist(ctx: Any, uri: Any = None, table: str | None = None) -> int:
+    target = uri if uri else ctx.request_msg().ruri
+    return uri_exists(ctx, _conf.get("db_url"), table or "subscriber", target, _conf.get("use_domain", False))
+
+
 def w_www_authorize(ctx: Any, realm: str, table: str) -> int:
     return _authorize(ctx, realm, table, False)
 
@@ -110,7 +170,7 @@ MODULE = ModuleSpec.build(
             "db_does_uri_exist",
             # 3.x takes (uri, table); 2.x scripts call the uri module's db_does_uri_exist() with no parameter
             (ParamSpec(STR, optional=True, name="uri"), ParamSpec(STR, optional=True, name="table")),
-            None,
+            w_db_does_uri_exist,
             frozenset({REQUEST, FAILURE, LOCAL}),
         ),
         FunctionSpec("db_is_to_authorized", (ParamSpec(STR, name="table"),), None, frozenset({REQUEST})),

@@ -18,6 +18,7 @@ from pysips.modules import (
     ModParamSpec,
     ModuleSpec,
     ParamSpec,
+    uri_db,
 )
 from pysips.modules.sipmsgops import (
     HAS_TOTAG,
@@ -46,6 +47,11 @@ def w_del_uri_param(ctx: Any, name: str) -> int:
     return w_ruri_del_param(ctx, name)
 
 
+def init(params: dict[str, Any]) -> None:
+    """2.x: the db functions of uri_db live here; they read this module's db_url / use_domain / use_uri_table."""
+    uri_db.init(params)
+
+
 def _d(name: str, *params: ParamSpec, routes: frozenset[str] = _REQ) -> FunctionSpec:
     return FunctionSpec(name, tuple(params), None, routes)
 
@@ -63,14 +69,14 @@ MODULE = ModuleSpec.build(
         FunctionSpec("is_uri_user_e164", (_s("uri"),), w_is_uri_user_e164, _REQ),
         _d("tel2sip"),
         _d("is_user", _s("username"), routes=_RL),
-        _d("check_to", routes=_RQ),
-        _d("check_from", routes=_RQ),
+        FunctionSpec("check_to", (), uri_db.w_check_to, _RQ),
+        FunctionSpec("check_from", (), uri_db.w_check_from, _RQ),
         _d("does_uri_exist", _s("uri", True), routes=_RL),
         _d("does_uri_user_exist", _s("uri", True), routes=_RL),
         _d("get_auth_id", _s("string"), ParamSpec(VAR, name="id"), ParamSpec(VAR, name="realm"), routes=_RL),
-        _d("db_check_to", routes=_RQ),
-        _d("db_check_from", routes=_RQ),
-        _d("db_does_uri_exist"),
+        FunctionSpec("db_check_to", (), uri_db.w_check_to, _RQ),
+        FunctionSpec("db_check_from", (), uri_db.w_check_from, _RQ),
+        FunctionSpec("db_does_uri_exist", (), uri_db.w_does_uri_exist, _REQ),
         _d(
             "db_get_auth_id",
             _s("string"),

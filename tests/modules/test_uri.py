@@ -26,7 +26,22 @@ def test_is_uri_user_e164_2x_form() -> None:
     assert f(make_ctx(), "sip:+12125551234@x") == 1
 
 
-def test_db_functions_are_declared_not_implemented() -> None:
-    for name in ("db_check_from", "db_check_to", "db_does_uri_exist", "is_user"):
-        assert uri.MODULE.functions[name].impl is None
+def test_db_functions_check_credentials_and_the_subscriber_table(tmp_path) -> None:
+    from pysips.modules import uri_db
+
+    assert uri.MODULE.functions["is_user"].impl is None  # still declared only
     assert uri.MODULE.params["use_domain"].default == 0
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "subscriber").write_text("id(int,auto) username(string) domain(string) \n:bob:example.com\n")
+    uri.init({"db_url": f"text://{db}", "use_domain": 1})
+    try:
+        c = make_ctx()  # From alice@atlanta.com, To / R-URI bob@example.com
+        assert uri_db.w_check_to(c) == -1  # not authenticated
+        c.auth_user = ("bob", "example.com")
+        assert uri_db.w_check_to(c) == 1 and uri_db.w_check_from(c) == -1
+        assert uri_db.w_does_uri_exist(c) == 1
+        c.msg.ruri = "sip:bob@other.org"
+        assert uri_db.w_does_uri_exist(c) == -1  # use_domain: the host counts
+    finally:
+        uri.init({})
