@@ -701,3 +701,29 @@ route {{
         reply = s.recv(65535).decode()
         assert reply.startswith("SIP/2.0 503"), reply
         assert time.monotonic() - t0 < 2.0
+
+
+def test_log_accounting(tmp_path: Path) -> None:
+    """do_accounting("log", "missed,failed"): one "transaction answered" line per call with its final code, and a
+    "call missed" line for the branch that failed (OpenSIPS acc log format)."""
+    proxy_port, busy_port, ok_port = free_port(), free_port(), free_port()
+    script = STATEFUL.replace(
+        'loadmodule "signaling.so"', 'loadmodule "signaling.so"\nloadmodule "acc.so"'
+    ).replace("    record_route();\n", '    record_route();\n    do_accounting("log", "missed,failed");\n')
+    cfg = write_cfg(tmp_path, script, proxy_port=proxy_port, uas_port=busy_port, uas2_port=ok_port)
+    calls = 3
+    with (
+        PysipsProcess(cfg) as px,
+        callee(tmp_path, "uas_busy.xml", busy_port, calls, name="busy") as busy,
+        callee(tmp_path, "uas_call.xml", ok_port, calls, name="ok") as ok,
+    ):
+        uac = caller(tmp_path, "uac_call.xml", proxy_port, calls, rate=10)
+        assert_calls_ok(px, uac, busy, ok)
+        assert_stops_cleanly(px)
+        out = px.output()
+    missed = re.findall(r"ACC: call missed: timestamp=\d+;method=INVITE;from_tag=[^;]+;to_tag=[^;]+;call_id=[^;]+;"
+                        r"code=486;reason=Busy Here", out)  # fmt: skip
+    answered = re.findall(
+        r"ACC: transaction answered: timestamp=\d+;method=INVITE;.*;code=200;reason=OK", out
+    )
+    assert len(missed) == calls and len(answered) == calls, out[-3000:]
