@@ -1,7 +1,15 @@
-"""permissions: declarations (functions, parameters, route types) from the OpenSIPS 1.x-3.4 export tables."""
+"""permissions: check_address / check_source_address over a db_text address table (default partition);
+allow_* file checks and the trusted table are declared only."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pysips.db.dbtext import DBTextError, open_db
+from pysips.errors import ConfigError, MIError
 from pysips.modules import (
     ANY,
     BRANCH,
@@ -19,10 +27,133 @@ from pysips.modules import (
     ModuleSpec,
     ParamSpec,
 )
+from pysips.modules.core import log_error
+
+# ---------------------------------------------------------------------------------------------- implementation
+#
+# The address table (OpenSIPS permissions, default partition): rows (grp, ip, mask, port, proto, pattern,
+# context_info) from a db_text table, read at script load and by MI address_reload. check_address /
+# check_source_address match an address when its group is the one asked (0: any group), the IP is inside
+# ip/mask, the port is the row's or the row's port is 0, the protocol is the row's or the row's is "any", and the
+# row's pattern (a regular expression) matches the given pattern string when both are set. The first match writes
+# its context_info to the variable and returns 1; -1 otherwise.
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    grp: int
+    net: Any
+    port: int
+    proto: str
+    pattern: re.Pattern | None
+    info: str
+
+
+_perm: dict[str, Any] = {"params": {}, "rows": [], "problem": None}
+
+
+def _load(params: dict[str, Any]) -> None:
+    url = params.get("db_url")
+    rows: list[Address] = []
+    problem = None
+    if url:
+        g = lambda key, dflt: str(params.get(key) or dflt)  # noqa: E731
+        try:
+            table = open_db(str(url)).table(g("address_table", "address"))
+        except DBTextError as e:
+            table = None
+            problem = f"permissions: {e}; no addresses"
+        if table is not None:
+            for r in table.rows:
+                try:
+                    ip = str(r.get(g("ip_col", "ip")) or r.get("ip_addr") or "")
+                    mask = int(r.get(g("mask_col", "mask")) or (32 if ":" not in ip else 128))
+                    pat = r.get(g("pattern_col", "pattern"))
+                    rows.append(
+                        Address(
+                            int(r.get(g("grp_col", "grp")) or 0),
+                            ipaddress.ip_network(f"{ip}/{mask}", strict=False),
+                            int(r.get(g("port_col", "port")) or 0),
+                            str(r.get(g("proto_col", "proto")) or "any").lower(),
+                            re.compile(str(pat)) if pat else None,
+                            str(r.get(g("info_col", "context_info")) or ""),
+                        )
+                    )
+                except (ValueError, re.error) as e:
+                    raise ConfigError(f"permissions: address row {r.get('id')}: {e}") from None
+    _perm.update(params=params, rows=rows, problem=problem)
+
+
+def init(params: dict[str, Any]) -> None:
+    _load(params)
+
+
+def match_address(group: int, ip: str, port: int, proto: str, pattern: str | None) -> Address | None:
+    try:
+        addr = ipaddress.ip_address(ip.strip("[]"))
+    except ValueError:
+        return None
+    proto = (proto or "any").lower()
+    for a in _perm["rows"]:
+        if group and a.grp != group:
+            continue
+        if addr.version != a.net.version or addr not in a.net:
+            continue
+        if a.port and port and a.port != port:
+            continue
+        if a.proto not in ("any", "") and proto != "any" and a.proto != proto:
+            continue
+        if a.pattern is not None and pattern is not None and not a.pattern.search(pattern):
+            continue
+        return a
+    return None
+
+
+def _answer(ctx: Any, found: Address | None, info_var: Any) -> int:
+    if _perm["problem"]:
+        log_error(ctx, _perm["problem"])
+        _perm["problem"] = None
+    if found is None:
+        return -1
+    if info_var is not None:
+        info_var.set(ctx, "=", found.info)
+    return 1
+
+
+def w_check_address(
+    ctx: Any, group: int, ip: str, port: int, proto: str, info_var: Any = None, pattern: str | None = None,
+    partition: str | None = None,
+) -> int:  # fmt: skip
+    return _answer(ctx, match_address(int(group), str(ip), int(port or 0), str(proto), pattern), info_var)
+
+
+def w_check_source_address(
+    ctx: Any, group: int, info_var: Any = None, pattern: str | None = None, partition: str | None = None
+) -> int:
+    found = match_address(int(group), ctx.src_ip, ctx.src_port, ctx.proto or "udp", pattern)
+    return _answer(ctx, found, info_var)
+
+
+def mi_address_reload(core: Any, params: Any = None) -> str:
+    _load(_perm["params"])
+    if _perm["problem"]:
+        raise MIError(_perm["problem"], 500)
+    return "OK"
+
+
+def mi_address_dump(core: Any, params: Any = None) -> dict:
+    return {
+        "IPs": [
+            {"grp": a.grp, "ip": str(a.net.network_address), "mask": a.net.prefixlen, "port": a.port,
+             "proto": a.proto, "pattern": a.pattern.pattern if a.pattern else None, "context_info": a.info}
+            for a in _perm["rows"]
+        ]
+    }  # fmt: skip
+
 
 MODULE = ModuleSpec.build(
     "permissions",
-    doc="declarations only: no function is implemented yet",
+    doc="check_address / check_source_address over db_text; address_reload / address_dump",
     functions=[
         FunctionSpec(
             "check_address",
@@ -35,7 +166,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="pattern"),
                 ParamSpec(STR, optional=True, name="partition"),
             ),
-            None,
+            w_check_address,
             frozenset({REQUEST, FAILURE, BRANCH, LOCAL, STARTUP, TIMER, EVENT}),
         ),
         FunctionSpec(
@@ -46,7 +177,7 @@ MODULE = ModuleSpec.build(
                 ParamSpec(STR, optional=True, name="pattern"),
                 ParamSpec(STR, optional=True, name="partition"),
             ),
-            None,
+            w_check_source_address,
             frozenset({REQUEST, FAILURE, BRANCH, LOCAL}),
         ),
         FunctionSpec(
@@ -115,4 +246,5 @@ MODULE = ModuleSpec.build(
         ModParamSpec("pattern_col", STR, "pattern"),
         ModParamSpec("partition", STR, None, repeatable=True),
     ],
+    mi_commands={"address_reload": mi_address_reload, "address_dump": mi_address_dump},
 )
