@@ -257,7 +257,7 @@ class Resolver:
     def addresses(self, host: str) -> list[str]:
         """Every address of `host`, in the order to try them; DNSError if it has none."""
         host = host.strip("[]")
-        if _is_ip(host):
+        if is_ip(host):
             return [host]
         name = host.lower().rstrip(".")
         known = self._hosts.get(name)
@@ -287,7 +287,7 @@ class Resolver:
         what DNS failover moves on to (the next SRV target, the SRV records of the next NAPTR, the next address
         of a name). At most `limit`; DNSError if there is none."""
         host = host.strip("[]")
-        if _is_ip(host):
+        if is_ip(host):
             proto = proto or ("tls" if sips else "udp")
             return [(proto, host, port or DEFAULT_PORTS.get(proto, 5060))]
         if port:
@@ -373,7 +373,9 @@ def _recv_exact(s: socket.socket, n: int) -> bytes:
     return buf
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
+    """Whether `host` (brackets allowed) is an IPv4 or IPv6 address literal."""
+    host = host.strip("[]")
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             socket.inet_pton(family, host)
@@ -390,7 +392,7 @@ def read_hosts(path: str = "/etc/hosts") -> dict[str, list[str]]:
         with open(path) as f:
             for line in f:
                 words = line.split("#", 1)[0].split()
-                if len(words) >= 2 and _is_ip(words[0]):
+                if len(words) >= 2 and is_ip(words[0]):
                     for w in words[1:]:
                         names.setdefault(w.lower(), []).append(words[0])
     except OSError:

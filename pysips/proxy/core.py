@@ -8,13 +8,13 @@ them parsed to build one, else they are dropped and counted; the server keeps se
 from __future__ import annotations
 
 import hashlib
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from pysips.errors import PysipsError, ScriptRuntimeError, SIPParseError
+from pysips.net.dns import is_ip
 from pysips.proxy.log import Logger
 from pysips.proxy.sockets import SocketSpec
 from pysips.script.context import Context
@@ -23,17 +23,6 @@ from pysips.sip.message import Request, Response, make_response, parse_message
 from pysips.sip.uri import URI, parse_uri
 
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
-
-
-def _is_ip(host: str) -> bool:
-    host = host.strip("[]")
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            socket.inet_pton(family, host)
-            return True
-        except OSError:
-            continue
-    return False
 
 
 class Core:
@@ -130,7 +119,7 @@ class Core:
         host = host.strip("[]")
         ip = self._dns.get(host)
         if ip is None:
-            if not _is_ip(host):
+            if not is_ip(host):
                 # a name: /etc/hosts, then A records, with their TTL (pysips.net.dns); not kept here
                 return self.resolver.address(host)
             ip = self._dns[host] = host
@@ -157,7 +146,7 @@ class Core:
         if known is None:
             if len(self._literals) > 4096:
                 self._literals.clear()
-            known = self._literals[host] = _is_ip(host)
+            known = self._literals[host] = is_ip(host)
         return known
 
     def uri_destination(self, uri: URI | str) -> tuple[str, str, int]:
