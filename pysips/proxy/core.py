@@ -176,31 +176,25 @@ class Core:
         """Where a new tm branch goes ($du, else the R-URI), then where DNS failover may move it: the other SRV
         targets / addresses of a name located through DNS; just one entry for a fixed destination."""
         if du:
-            hit = self._dest_cache.get(du)
-            if hit is not None:
-                return [hit]
-            found, fixed = self._dest_destination(du, 16)
-            if fixed:
-                if len(self._dest_cache) > 4096:
-                    self._dest_cache.clear()
-                self._dest_cache[du] = found[0]
-            return found
-        found, _fixed = self._uri_destination(uri, 16)
-        return found
+            return self._dest_lookup(du, 16)
+        return self._uri_destination(uri, 16)[0]
 
     def dest_destination(self, dest: str) -> tuple[str, str, int]:
         """A ``[proto:]host[:port]`` or SIP URI destination string -> (proto, ip, port). Cached: scripts set the
         same $du on every call."""
+        return self._dest_lookup(dest, 1)[0]
+
+    def _dest_lookup(self, dest: str, limit: int) -> list[tuple[str, str, int]]:
         hit = self._dest_cache.get(dest)
-        if hit is None:
-            found, fixed = self._dest_destination(dest)
-            hit = found[0]
-            # NAPTR / SRV answers have their own TTL cache and weighted choice: only fixed results are kept here
-            if fixed:
-                if len(self._dest_cache) > 4096:
-                    self._dest_cache.clear()
-                self._dest_cache[dest] = hit
-        return hit
+        if hit is not None:
+            return [hit]
+        found, fixed = self._dest_destination(dest, limit)
+        # NAPTR / SRV answers have their own TTL cache and weighted choice: only fixed results are kept here
+        if fixed:
+            if len(self._dest_cache) > 4096:
+                self._dest_cache.clear()
+            self._dest_cache[dest] = found[0]
+        return found
 
     def _dest_destination(self, dest: str, limit: int = 1) -> tuple[list[tuple[str, str, int]], bool]:
         if dest.startswith(("sip:", "sips:")):
