@@ -160,7 +160,7 @@ class TM:
         at their fr_timeout."""
         now = trio.current_time()
         dest = (addr[0], addr[1])
-        for txn in list(self.layer._client.values()):
+        for txn in self.layer.client_transactions():
             ud = txn.user_data
             if type(ud) is Branch and ud.final is None and ud.dest == dest and ud.transport.proto == proto:
                 self.layer.transport_error(txn, now)

@@ -363,6 +363,10 @@ class TransactionLayer:
     def client_count(self) -> int:
         return len(self._client)
 
+    def client_transactions(self) -> list[Transaction]:
+        """The live client transactions (a snapshot: safe to change the layer while walking it)."""
+        return list(self._client.values())
+
     @property
     def has_events(self) -> bool:
         """True when take_events() would return something."""
