@@ -143,6 +143,10 @@ PER_WORKER_MI: dict[str, tuple[str, Callable[[list[Any]], Any] | None]] = {
             "drouting:carrier_status",
             "xlog_level",
             "reload_routes",
+            "dp_reload",
+            "dialplan:reload",
+            "domain_reload",
+            "address_reload",
         )
     },
     "ps": ("all", _processes_of_all),
