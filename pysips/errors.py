@@ -82,3 +82,16 @@ class MIError(PysipsError):
     def __init__(self, message: str, code: int = -32000) -> None:
         super().__init__(message)
         self.code = code
+
+
+def find_exception(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """`exc` itself if it is a `kind`, else the first `kind` inside it when it is an exception group (trio >= 0.25
+    wraps what a nursery's body raises in one), else None."""
+    if isinstance(exc, kind):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = find_exception(inner, kind)
+            if found is not None:
+                return found
+    return None

@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from pysips.errors import ConfigError
+from pysips.errors import ConfigError, find_exception
 from pysips.proxy.log import Logger
 from pysips.proxy.sockets import SocketSpec, parse_socket
 
@@ -182,11 +182,15 @@ def _serve_main(
         # run, past the 5 s a SIGTERM may take): nothing here needs finalizers, so leave them to the OS
         gc.freeze()
         return code
-    except ConfigError as e:
-        print(f"pysips: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+    except (KeyboardInterrupt, BaseExceptionGroup, ConfigError) as exc:
+        # trio >= 0.25 hands back what a nursery's body raised inside an exception group
+        config = find_exception(exc, ConfigError)
+        if config is not None:
+            print(f"pysips: {config}", file=sys.stderr)
+            return 1
+        if find_exception(exc, KeyboardInterrupt) is not None:
+            return 0
+        raise
 
 
 async def serve(

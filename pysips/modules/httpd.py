@@ -15,7 +15,7 @@ import errno
 import importlib
 from typing import Any
 
-from pysips.errors import ConfigError
+from pysips.errors import ConfigError, find_exception
 from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
 
 MODULE = ModuleSpec.build(
@@ -97,6 +97,9 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
                 "httpd",
             )
             task_status.started(bound)
-    except OSError as e:
+    except BaseException as exc:  # a bind error comes wrapped in an exception group with newer trio
+        e = find_exception(exc, OSError)
+        if not isinstance(e, OSError):
+            raise
         what = "address already in use" if e.errno == errno.EADDRINUSE else e.strerror
         raise ConfigError(f"httpd: cannot listen on {ip}:{port}: {what}") from e

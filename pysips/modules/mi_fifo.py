@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pysips.errors import ConfigError
+from pysips.errors import ConfigError, find_exception
 from pysips.modules import INT, STR, ModParamSpec, ModuleSpec
 
 MODULE = ModuleSpec.build(
@@ -60,5 +60,8 @@ async def start_service(core: Any, program: Any, *, task_status: Any) -> None:
             await nursery.start(server.serve)
             core.log.info(f"mi_fifo listening on {path}", "mi_fifo")
             task_status.started(path)
-    except OSError as e:
+    except BaseException as exc:  # with newer trio the error comes wrapped in an exception group
+        e = find_exception(exc, OSError)
+        if not isinstance(e, OSError):
+            raise
         raise ConfigError(f"mi_fifo: cannot create FIFO {path}: {e.strerror or e}") from e
