@@ -73,6 +73,7 @@ EXAMPLE_OUTCOMES = {
     "b2b-top-hiding.cfg": ("b2b_init_request", None),
     "seed-balance.cfg": ("b2b_init_request", None),
     "tls.cfg": ("relay", None),
+    "residential.cfg": ("reply", 407),  # an unauthenticated call from a local user is challenged
 }
 
 
