@@ -54,9 +54,12 @@ class UDPTransport:
         batch: int = 64,
         send_queue_max: int = 10000,
         bufsize: int = _BUFSIZE,
+        reuse_port: bool = False,
     ) -> None:
         self.host = host
         self.port = port
+        # join the SO_REUSEPORT group of the address (worker processes share the socket's port)
+        self.reuse_port = reuse_port
         self.max_size = max_size
         self.batch = batch
         self.send_queue_max = send_queue_max
@@ -87,6 +90,8 @@ class UDPTransport:
         sock = socket.socket(self.family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
+            if self.reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, opt, self.bufsize)

@@ -180,28 +180,9 @@ def unsafe_modules(program: Any) -> list[str]:
 class ReusePortUDPTransport(UDPTransport):
     """A UDPTransport whose socket joins the SO_REUSEPORT group of its address."""
 
-    def bind(self) -> tuple[str, int]:
-        if self.sock is not None:
-            assert self.local is not None
-            return self.local
-        sock = socket.socket(self.family, socket.SOCK_DGRAM)
-        try:
-            sock.setblocking(False)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-                try:
-                    sock.setsockopt(socket.SOL_SOCKET, opt, self.bufsize)
-                except OSError:
-                    pass  # a smaller kernel default still works, it just drops sooner under bursts
-            sock.bind((self.host, self.port))
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
-        self._sendto = sock.sendto
-        name = sock.getsockname()
-        self.local = (name[0], name[1])
-        return self.local
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("reuse_port", True)
+        super().__init__(*args, **kwargs)
 
 
 class ReusePortTCPTransport(TCPTransport):
