@@ -244,43 +244,6 @@ def make_sippy(tmp: Path, python: Path, failures: list[str]) -> ServerFactory:
     return start
 
 
-def start_redis(tmp: Path) -> tuple[subprocess.Popen | None, str]:
-    """A redis-server of our own on a free loopback port (killed by PID at the end)."""
-    import shutil
-    import socket
-
-    exe = shutil.which("redis-server")
-    if exe is None:
-        return None, ""
-    port = sipp_ladder.free_port()
-    proc = subprocess.Popen(
-        [
-            exe,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, f"redis://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.05)
-    sipp_ladder.kill(proc)
-    return None, ""
-
-
 def other_benchmarks() -> list[str]:
     """Command lines of other running benchmarks (their load would skew this one's figures)."""
     mine = {os.getpid(), os.getppid()}
@@ -570,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             url: str | None = None
             if "redis" in args.stores:
-                redis_proc, url = start_redis(tmp)
+                redis_proc, url = sipp_ladder.start_redis(tmp)
                 if redis_proc is None:
                     extra["redis_error"] = "redis-server not available"
             for n, store in pairs:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
-import subprocess
 import sys
 import time
+from pathlib import Path
 
 import trio
 
 from pysips.store import b2be_key, open_store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sipp_ladder  # noqa: E402
 
 RECORD = {
     "type": 1,
@@ -49,33 +50,6 @@ RECORD = {
     "lic": 1,
 }
 PREFIXES = {"b2be": "bench_b2be$", "b2bl": "bench_b2bl$"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_redis() -> tuple[subprocess.Popen, str]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        sys.exit("redis-server not found; pass --url")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, f"redis://127.0.0.1:{port}/"
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    sys.exit("redis-server did not start")
 
 
 def keys(n: int) -> list[str]:
@@ -203,7 +177,9 @@ def main() -> int:
     proc = None
     url = args.url
     if url is None:
-        proc, url = start_redis()
+        proc, url = sipp_ladder.start_redis()
+        if proc is None:
+            sys.exit("redis-server not found or not answering; pass --url")
     try:
         result = trio.run(bench, args.records, url)
     finally:

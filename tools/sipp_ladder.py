@@ -344,3 +344,40 @@ def memory_step(
 
 def max_ok_rate(rows: list[dict]) -> int:
     return max((r["rate"] for r in rows if r["ok"]), default=0)
+
+
+def start_redis(workdir: str | os.PathLike | None = None) -> tuple[subprocess.Popen | None, str]:
+    """A redis-server of our own on a free loopback port, saving nothing (stop it with ``kill``); (None, "")
+    when redis-server is missing or does not answer within 5 s."""
+    import shutil
+    import socket
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        return None, ""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *(["--dir", str(workdir)] if workdir is not None else []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, f"redis://127.0.0.1:{port}/"
+        except OSError:
+            time.sleep(0.05)
+    kill(proc)
+    return None, ""
